@@ -1,0 +1,280 @@
+// The coordinator: synchronous data-parallel SGD. Each step cuts the global batch into S
+// micro-batches, runs them on the pool, averages the S gradient slots in index order, updates the
+// shared weights, and reports. Environment-neutral: Node (trainer.ts) and the browser
+// (browser/) give it a dataset and a pool.
+import type { Mnist } from './data.js';
+import { createModel, initParam, type ModelSpec } from './model.js';
+import { averageSlots, learningRateAt, sgdStep } from './optimizer.js';
+import type { ResolvedOptions } from './options.js';
+import { ParamStore } from './params.js';
+import type { GradientResult, PoolFactory, WorkerInit, WorkerPool } from './protocol.js';
+import { permutation } from './rng.js';
+
+export interface StepEvent {
+  readonly type: 'step';
+  /** Updates applied so far, counting any from a resumed checkpoint (1 after the first step). */
+  readonly step: number;
+  /** 0-based epoch the step belongs to, and the step's index inside it. */
+  readonly epoch: number;
+  readonly stepInEpoch: number;
+  readonly stepsPerEpoch: number;
+  /** Mean training loss over the step's batch (before the update). */
+  readonly loss: number;
+  readonly learningRate: number;
+  readonly samples: number;
+  /** Wall time of this step and the samples per second it achieved. */
+  readonly ms: number;
+  readonly samplesPerSec: number;
+}
+
+export interface EpochEvent {
+  readonly type: 'epoch';
+  /** Epochs completed (1 after the first). */
+  readonly epoch: number;
+  readonly step: number;
+  /** Mean training loss over the epoch's steps run in this call. */
+  readonly trainLoss: number;
+  readonly testError: number;
+  readonly testLoss: number;
+  readonly elapsedMs: number;
+}
+
+export interface DoneEvent {
+  readonly type: 'done';
+  readonly step: number;
+  /** Epochs completed, fractional when stopped inside an epoch. */
+  readonly epochs: number;
+  readonly testError: number;
+  readonly testLoss: number;
+  /** SHA-256 of the F32 bytes of every tensor, in checkpoint order. */
+  readonly weightsSha256: string;
+  readonly elapsedMs: number;
+  /** Why training stopped. */
+  readonly reason: 'completed' | 'aborted';
+}
+
+export type TrainEvent = StepEvent | EpochEvent | DoneEvent;
+
+export interface TrainRun {
+  /** Train until this many epochs are complete (counted from step 0, so a resumed run ends where the original would). Default: options.epochs. */
+  epochs?: number;
+  /** ...or until this many steps are done, whichever comes first (also counted from step 0). */
+  steps?: number;
+  /** Stops between steps when aborted; the weights are then those after the last full step. */
+  signal?: AbortSignal;
+}
+
+export interface Evaluation {
+  readonly count: number;
+  readonly errors: number;
+  /** errors / count */
+  readonly error: number;
+  /** Mean per-sample loss. */
+  readonly loss: number;
+}
+
+/** Where training starts: fresh (initialised from the seed) or from saved weights. */
+export interface StartState {
+  readonly weights?: Float32Array;
+  readonly momentum?: Float32Array;
+  readonly step?: number;
+}
+
+/** Cuts indices into `s` contiguous micro-batches, sizes as equal as possible (larger first). */
+export function cutShards(indices: Int32Array, s: number): Int32Array[] {
+  const base = Math.floor(indices.length / s);
+  const extra = indices.length % s;
+  const out: Int32Array[] = [];
+  let at = 0;
+  for (let k = 0; k < s; k++) {
+    const n = base + (k < extra ? 1 : 0);
+    out.push(indices.subarray(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  // WebCrypto (Node 20 and browsers) refuses views of shared memory: hash a private copy.
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', new Uint8Array(bytes));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class Coordinator {
+  readonly options: ResolvedOptions;
+  readonly spec: ModelSpec;
+  readonly store: ParamStore;
+  readonly data: Mnist;
+  readonly stepsPerEpoch: number;
+  protected pool: WorkerPool | null = null;
+  private failure: Error | null = null;
+  private perm: { epoch: number; order: Int32Array } | null = null;
+
+  /** Builds the store, fresh or from `start`; call start() before training. */
+  constructor(options: ResolvedOptions, data: Mnist, start: StartState = {}) {
+    this.options = options;
+    this.spec = createModel(options.model, { j: options.j });
+    this.data = options.limit ? { ...data, train: { ...data.train, count: Math.min(options.limit, data.train.count) } } : data;
+    this.stepsPerEpoch = Math.ceil(this.data.train.count / options.batchSize);
+    this.store = ParamStore.create(this.spec, options.shards);
+    if (start.weights) this.store.weights.set(start.weights);
+    else this.store.layout.tensors.forEach((t, i) => initParam(this.spec, i, options.seed, this.store.view(this.store.weights, t.name)));
+    if (start.momentum) this.store.momentum.set(start.momentum);
+    this.store.version = start.step ?? 0;
+  }
+
+  /** Starts the worker threads. */
+  async start(factory: PoolFactory): Promise<this> {
+    if (this.pool) throw new Error('the trainer is already started');
+    const init: WorkerInit = {
+      model: this.options.model,
+      j: this.options.j,
+      kernels: this.options.kernels,
+      seed: this.options.seed,
+      augment: this.options.augment,
+      params: this.store.buffer,
+      train: this.data.train,
+      test: this.data.test,
+    };
+    this.pool = await factory(init, this.options.workers);
+    return this;
+  }
+
+  /** Steps applied so far. */
+  get step(): number {
+    return this.store.version;
+  }
+
+  /** The samples of step t of epoch e: perm_e[t*B .. (t+1)*B), the last step of an epoch possibly shorter. */
+  batchIndices(epoch: number, t: number): Int32Array {
+    const n = this.data.train.count;
+    if (this.perm?.epoch !== epoch) {
+      this.perm = { epoch, order: this.options.shuffle ? permutation(n, this.options.seed, epoch) : Int32Array.from({ length: n }, (_, i) => i) };
+    }
+    const B = this.options.batchSize;
+    return this.perm.order.subarray(t * B, Math.min((t + 1) * B, n));
+  }
+
+  /** One synchronous SGD step: shard, run on workers, average, update, report. */
+  async runStep(): Promise<StepEvent> {
+    const pool = this.live();
+    const started = performance.now();
+    const version = this.store.version;
+    const epoch = Math.floor(version / this.stepsPerEpoch);
+    const t = version % this.stepsPerEpoch;
+    const batch = this.batchIndices(epoch, t);
+    const shards = cutShards(batch, this.options.shards);
+    const results = await this.guard(
+      `step ${version + 1}`,
+      Promise.all(
+        shards.map((indices, slot): Promise<GradientResult | null> =>
+          indices.length ? pool.run({ kind: 'gradient', version, slot, epoch, indices }) : Promise.resolve(null),
+        ),
+      ),
+    );
+    const counts = shards.map((s) => s.length);
+    const loss = results.reduce((sum, r) => sum + (r ? (r.count / batch.length) * r.loss : 0), 0);
+    const finite = averageSlots(this.store, counts);
+    if (!finite || !Number.isFinite(loss)) {
+      throw await this.fail(`step ${version + 1}: the ${finite ? 'loss' : 'gradient'} is ${Number.isNaN(loss) ? 'NaN' : 'not finite'}; training diverged, lower the learning rate (now ${this.options.learningRate})`);
+    }
+    const learningRate = learningRateAt(this.options, epoch);
+    sgdStep(this.store, learningRate, this.options.momentum);
+    this.store.version = version + 1;
+    const ms = performance.now() - started;
+    return {
+      type: 'step', step: version + 1, epoch, stepInEpoch: t, stepsPerEpoch: this.stepsPerEpoch, loss, learningRate,
+      samples: batch.length, ms, samplesPerSec: (batch.length * 1000) / ms,
+    };
+  }
+
+  /** Error rate and mean loss on a split, forward passes spread over the pool. */
+  async evaluate(split: 'test' | 'train' = 'test'): Promise<Evaluation> {
+    const pool = this.live();
+    const count = this.data[split].count;
+    const chunk = Math.ceil(count / (pool.size * 4));
+    const tasks = [];
+    for (let start = 0; start < count; start += chunk) {
+      tasks.push(pool.run({ kind: 'evaluate', version: this.store.version, split, start, end: Math.min(start + chunk, count) }));
+    }
+    const results = await this.guard(`evaluating on the ${split} set`, Promise.all(tasks));
+    const errors = results.reduce((a, r) => a + r.errors, 0);
+    const lossSum = results.reduce((a, r) => a + r.lossSum, 0);
+    return { count, errors, error: errors / count, loss: lossSum / count };
+  }
+
+  /** Trains, yielding an event per step, per completed epoch (with the test error), and a final `done`. */
+  async *train(run: TrainRun = {}): AsyncGenerator<TrainEvent, void, undefined> {
+    const epochs = run.epochs ?? this.options.epochs;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new TypeError(`train: epochs must be a positive integer, got ${String(epochs)}`);
+    if (run.steps !== undefined && (!Number.isInteger(run.steps) || run.steps < 0)) {
+      throw new TypeError(`train: steps must be a non-negative integer, got ${String(run.steps)}`);
+    }
+    const last = Math.min(epochs * this.stepsPerEpoch, run.steps ?? Infinity);
+    const started = performance.now();
+    let reason: DoneEvent['reason'] = 'completed';
+    let evaluated: Evaluation | null = null;
+    let lossSum = 0;
+    let lossSteps = 0;
+    while (this.step < last) {
+      if (run.signal?.aborted) {
+        reason = 'aborted';
+        break;
+      }
+      const ev = await this.runStep();
+      yield ev;
+      lossSum += ev.loss;
+      lossSteps++;
+      evaluated = null;
+      if (this.step % this.stepsPerEpoch === 0) {
+        evaluated = await this.evaluate('test');
+        yield {
+          type: 'epoch', epoch: this.step / this.stepsPerEpoch, step: this.step, trainLoss: lossSum / lossSteps,
+          testError: evaluated.error, testLoss: evaluated.loss, elapsedMs: performance.now() - started,
+        };
+        lossSum = 0;
+        lossSteps = 0;
+      }
+    }
+    evaluated ??= await this.evaluate('test');
+    yield {
+      type: 'done', step: this.step, epochs: this.step / this.stepsPerEpoch, testError: evaluated.error, testLoss: evaluated.loss,
+      weightsSha256: await this.weightsSha256(), elapsedMs: performance.now() - started, reason,
+    };
+  }
+
+  /** SHA-256 of the weights region: the F32 bytes of every tensor in checkpoint order. */
+  weightsSha256(): Promise<string> {
+    const w = this.store.weights;
+    return sha256Hex(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+  }
+
+  /** Stops the workers. The trainer cannot train afterwards; its weights stay readable. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.destroy();
+  }
+
+  private live(): WorkerPool {
+    if (this.failure) throw new Error(`the trainer stopped after a failure: ${this.failure.message}`, { cause: this.failure });
+    if (!this.pool) throw new Error('the trainer is closed');
+    return this.pool;
+  }
+
+  /** Marks the trainer failed (closing its pool) and returns the error to throw. */
+  private async fail(message: string, cause?: unknown): Promise<Error> {
+    this.failure = new Error(message, { cause });
+    await this.close();
+    return this.failure;
+  }
+
+  /** Awaits work on the pool; any worker error fails the trainer with that error's message. */
+  private async guard<T>(what: string, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (e) {
+      throw await this.fail(`${what} failed: ${e instanceof Error ? e.message : String(e)}`, e);
+    }
+  }
+}

@@ -1,0 +1,17 @@
+// lenet5-parallel's public API (Node).
+export { createTrainer, Trainer } from './trainer.js';
+export { Coordinator, cutShards } from './coordinator.js';
+export type { StepEvent, EpochEvent, DoneEvent, TrainEvent, TrainRun, Evaluation, StartState } from './coordinator.js';
+export { DEFAULTS, DEFAULT_LEARNING_RATE, resolveOptions } from './options.js';
+export type { TrainerOptions, ResolvedOptions } from './options.js';
+export { MODEL_NAMES, C3_TABLE, createModel, trainableCount } from './model.js';
+export type { ModelName, ModelSpec, ParamSpec } from './model.js';
+export { DEFAULT_AUGMENT } from './augment.js';
+export type { AugmentOptions } from './augment.js';
+export { loadMnist, defaultDataDir } from './mnist-files.js';
+export type { Dataset, Mnist } from './data.js';
+export { readCheckpoint, writeCheckpoint, optimizerPath } from './checkpoint.js';
+export type { Checkpoint } from './checkpoint.js';
+export { createPiscinaPool, piscinaPool } from './pools/piscina.js';
+export { inlinePool } from './pools/inline.js';
+export type { WorkerPool, PoolFactory, WorkerInit, Task, Result } from './protocol.js';

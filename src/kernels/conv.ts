@@ -1,0 +1,110 @@
+// Convolution kernels for NHWC input, HWIO filters, stride 1, no padding, no dilation (what
+// LeNet-5 uses), as im2col + SIMD GEMM in WebAssembly. Other cases fall back to the stock kernels.
+//
+// With P = n oh ow output pixels, K = kh kw c patch length, O output channels:
+//   forward         y[P, O]     = cols[P, K] W[K, O]            (W is the HWIO filter, flat)
+//   filter grad     dW[K, O]    = cols[P, K]^T dy[P, O]
+//   input grad      dcols[P, K] = dy[P, O] W[K, O]^T,  dx = col2im(dcols)
+// The GEMM vectorises along its N dimension, which must be a multiple of 4: O and K are padded
+// (with zero columns) when they are not, and the padding is dropped from the results.
+import * as tf from '@tensorflow/tfjs-core';
+import { Arena, kernels } from './wasm.js';
+import { copyRows, output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+
+type Conv2DAttrs = { strides: number | [number, number]; pad: unknown; dataFormat: string; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+
+function simpleConv(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): tf.backend_util.Conv2DInfo | null {
+  if (attrs.dataFormat !== 'NHWC') return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad as 'valid',
+    attrs.dimRoundingMode,
+  );
+  const p = info.padInfo;
+  const simple =
+    info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1 &&
+    p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0 && info.outHeight > 0 && info.outWidth > 0;
+  return simple ? info : null;
+}
+
+function conv2D(args: KernelArgs): tf.TensorInfo {
+  const { x, filter } = args.inputs;
+  const info = x.dtype === 'float32' && simpleConv(x.shape, filter.shape, args.attrs as Conv2DAttrs);
+  if (!info) return stock('Conv2D', args) as tf.TensorInfo;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
+  const P = n * info.outHeight * info.outWidth;
+  const K = kh * kw * c;
+  const oPad = roundUp4(o);
+  const arena = new Arena();
+  const xp = arena.put(values(args, x));
+  const cols = arena.alloc(P * K);
+  const wp = arena.alloc(K * oPad);
+  const yp = arena.alloc(P * oPad);
+  const W = arena.f32(wp, K * oPad);
+  W.fill(0);
+  copyRows(values(args, filter), o, W, oPad, K, o);
+  const wk = kernels();
+  wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
+  wk.gemm(P, oPad, K, cols, K, 1, wp, oPad, yp, oPad, 0);
+  const y = new Float32Array(P * o);
+  copyRows(arena.f32(yp, P * oPad), oPad, y, o, P, o);
+  return output(args, info.outShape, y);
+}
+
+function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs as Conv2DAttrs & { filterShape: number[] };
+  const info = x.dtype === 'float32' && simpleConv(x.shape, attrs.filterShape, { ...attrs, dilations: 1 });
+  if (!info) return stock('Conv2DBackpropFilter', args) as tf.TensorInfo;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
+  const P = n * info.outHeight * info.outWidth;
+  const K = kh * kw * c;
+  const oPad = roundUp4(o);
+  const arena = new Arena();
+  const xp = arena.put(values(args, x));
+  const cols = arena.alloc(P * K);
+  const dyp = arena.alloc(P * oPad);
+  const dwp = arena.alloc(K * oPad);
+  const D = arena.f32(dyp, P * oPad);
+  if (oPad !== o) D.fill(0);
+  copyRows(values(args, dy), o, D, oPad, P, o);
+  const wk = kernels();
+  wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
+  // A = cols^T: element (k, p) at cols + 4 (p K + k), i.e. row stride 1, column stride K.
+  wk.gemm(K, oPad, P, cols, 1, K, dyp, oPad, dwp, oPad, 0);
+  const dW = new Float32Array(K * o);
+  copyRows(arena.f32(dwp, K * oPad), oPad, dW, o, K, o);
+  return output(args, attrs.filterShape, dW);
+}
+
+function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
+  const { dy, filter } = args.inputs;
+  const attrs = args.attrs as Conv2DAttrs & { inputShape: number[] };
+  const info = dy.dtype === 'float32' && simpleConv(attrs.inputShape, filter.shape, { ...attrs, dilations: 1 });
+  if (!info) return stock('Conv2DBackpropInput', args) as tf.TensorInfo;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
+  const P = n * info.outHeight * info.outWidth;
+  const K = kh * kw * c;
+  const kPad = roundUp4(K);
+  const arena = new Arena();
+  const dyp = arena.put(values(args, dy));
+  const wtp = arena.alloc(o * kPad);
+  const dcols = arena.alloc(P * kPad);
+  const dxp = arena.alloc(n * h * w * c);
+  const Wt = arena.f32(wtp, o * kPad);
+  Wt.fill(0);
+  transposeInto(values(args, filter), K, o, Wt, kPad); // W[K, O] -> W^T[O, kPad]
+  const wk = kernels();
+  wk.gemm(P, kPad, o, dyp, o, 1, wtp, kPad, dcols, kPad, 0);
+  wk.col2im(dcols, kPad, n, h, w, c, kh, kw, dxp);
+  return output(args, attrs.inputShape, arena.f32(dxp, n * h * w * c).slice());
+}
+
+export const CONV_KERNELS: FastKernel[] = [
+  { kernelName: 'Conv2D', kernelFunc: conv2D },
+  { kernelName: 'Conv2DBackpropFilter', kernelFunc: conv2DBackpropFilter },
+  { kernelName: 'Conv2DBackpropInput', kernelFunc: conv2DBackpropInput },
+];

@@ -1,0 +1,18 @@
+// The kernels this project overrides on its `fast` backend, and their one-time set-up.
+import { CONV_KERNELS } from './conv.js';
+import { ELEMENTWISE_KERNELS } from './elementwise.js';
+import { MATMUL_KERNELS } from './matmul.js';
+import { POOL_KERNELS } from './pool.js';
+import { REDUCE_KERNELS } from './reduce.js';
+import type { FastKernel } from './util.js';
+import { initWasm } from './wasm.js';
+
+export const FAST_KERNELS: readonly FastKernel[] = [
+  ...CONV_KERNELS,
+  ...MATMUL_KERNELS,
+  ...POOL_KERNELS,
+  ...ELEMENTWISE_KERNELS,
+  ...REDUCE_KERNELS,
+];
+
+export const initFastKernels = initWasm;

@@ -1,0 +1,36 @@
+// Matrix product of two matrices (BatchMatMul with batch 1) on the WebAssembly GEMM:
+// C[M, N] = op(A)[M, K] op(B)[K, N]. A is read through strides (so transposeA costs nothing);
+// B is copied into a [K, N] row-major buffer, transposed and padded to a multiple of 4 columns.
+import * as tf from '@tensorflow/tfjs-core';
+import { Arena, kernels } from './wasm.js';
+import { copyRows, output, roundUp4, sizeOf, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+
+function batchMatMul(args: KernelArgs): tf.TensorInfo {
+  const { a, b } = args.inputs;
+  const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+  const ar = a.shape.length;
+  const br = b.shape.length;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || sizeOf(a.shape.slice(0, -2)) !== 1 || sizeOf(b.shape.slice(0, -2)) !== 1) {
+    return stock('BatchMatMul', args) as tf.TensorInfo;
+  }
+  const M = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
+  const K = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
+  const N = transposeB ? b.shape[br - 2] : b.shape[br - 1];
+  if (K !== (transposeB ? b.shape[br - 1] : b.shape[br - 2])) return stock('BatchMatMul', args) as tf.TensorInfo; // let tfjs report it
+  const nPad = roundUp4(N);
+  const arena = new Arena();
+  const ap = arena.put(values(args, a));
+  const bp = arena.alloc(K * nPad);
+  const cp = arena.alloc(M * nPad);
+  const B = arena.f32(bp, K * nPad);
+  if (nPad !== N) B.fill(0);
+  if (transposeB) transposeInto(values(args, b), N, K, B, nPad);
+  else copyRows(values(args, b), N, B, nPad, K, N);
+  kernels().gemm(M, nPad, K, ap, transposeA ? 1 : K, transposeA ? M : 1, bp, nPad, cp, nPad, 0);
+  const c = new Float32Array(M * N);
+  copyRows(arena.f32(cp, M * nPad), nPad, c, N, M, N);
+  const outer = (ar > 2 ? a.shape.slice(0, -2) : br > 2 ? b.shape.slice(0, -2) : []) as number[];
+  return output(args, [...outer.map(() => 1), M, N], c);
+}
+
+export const MATMUL_KERNELS: FastKernel[] = [{ kernelName: 'BatchMatMul', kernelFunc: batchMatMul }];

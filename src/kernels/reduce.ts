@@ -1,0 +1,70 @@
+// Sum and Transpose in plain JS. The stock Sum first transposes the reduced axes to the end with a
+// per-element index conversion; LeNet-5 only sums over leading axes (bias gradients: [n, h, w, c]
+// -> [c]) or trailing ones (row sums), which are flat loops. Sums accumulate in float64.
+import * as tf from '@tensorflow/tfjs-core';
+import { output, sizeOf, stock, values, type FastKernel, type KernelArgs } from './util.js';
+
+function sum(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs;
+  const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+  if (x.dtype !== 'float32') return stock('Sum', args) as tf.TensorInfo;
+  const rank = x.shape.length;
+  const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+  const k = axes.length;
+  const leading = axes.every((a, i) => a === i);
+  const trailing = axes.every((a, i) => a === rank - k + i);
+  if (k === 0 || !(leading || trailing)) return stock('Sum', args) as tf.TensorInfo;
+  const v = values(args, x);
+  const kept = x.shape.filter((_, i) => !axes.includes(i));
+  const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept;
+  const outer = leading ? sizeOf(x.shape.slice(0, k)) : sizeOf(kept);
+  const inner = leading ? sizeOf(kept) : sizeOf(x.shape.slice(rank - k));
+  const out = new Float32Array(leading ? inner : outer);
+  if (leading) {
+    const acc = new Float64Array(inner);
+    for (let r = 0; r < outer; r++) {
+      const base = r * inner;
+      for (let j = 0; j < inner; j++) acc[j] += v[base + j];
+    }
+    out.set(acc);
+  } else {
+    for (let r = 0; r < outer; r++) {
+      let s = 0;
+      const base = r * inner;
+      for (let j = 0; j < inner; j++) s += v[base + j];
+      out[r] = s;
+    }
+  }
+  return output(args, shape, out);
+}
+
+/** out[o_0, .., o_{r-1}] = x[i] with i_perm[k] = o_k; up to rank 4 (padded with leading 1s). */
+function transpose(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs;
+  const { perm } = args.attrs as { perm: number[] };
+  const rank = x.shape.length;
+  if (x.dtype !== 'float32' || rank > 4) return stock('Transpose', args) as tf.TensorInfo;
+  const v = values(args, x);
+  const inStrides = new Array<number>(rank);
+  for (let i = rank - 1, s = 1; i >= 0; i--) {
+    inStrides[i] = s;
+    s *= x.shape[i];
+  }
+  const pad = 4 - rank;
+  const dims = [...new Array<number>(pad).fill(1), ...perm.map((p) => x.shape[p])];
+  const st = [...new Array<number>(pad).fill(0), ...perm.map((p) => inStrides[p])];
+  const out = new Float32Array(v.length);
+  let o = 0;
+  for (let a = 0; a < dims[0]; a++)
+    for (let b = 0; b < dims[1]; b++)
+      for (let c = 0; c < dims[2]; c++) {
+        const base = a * st[0] + b * st[1] + c * st[2];
+        for (let d = 0; d < dims[3]; d++) out[o++] = v[base + d * st[3]];
+      }
+  return output(args, perm.map((p) => x.shape[p]), out);
+}
+
+export const REDUCE_KERNELS: FastKernel[] = [
+  { kernelName: tf.Sum, kernelFunc: sum },
+  { kernelName: tf.Transpose, kernelFunc: transpose },
+];

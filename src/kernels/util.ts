@@ -1,0 +1,51 @@
+// Shared plumbing of the fast kernels: reading inputs, making outputs, and falling back to the
+// stock cpu kernel for any case a fast kernel does not handle (so the fast backend is complete).
+import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+export type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
+export type FastKernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] };
+
+export function cpu(args: KernelArgs): MathBackendCPU {
+  return args.backend as MathBackendCPU;
+}
+
+/** The float32 values of a tensor, in place (no copy). */
+export function values(args: KernelArgs, t: tf.TensorInfo): Float32Array {
+  return cpu(args).data.get(t.dataId).values as Float32Array;
+}
+
+export function output(args: KernelArgs, shape: number[], vals: Float32Array): tf.TensorInfo {
+  return cpu(args).makeTensorInfo(shape, 'float32', vals);
+}
+
+/** Runs the stock tfjs-backend-cpu kernel of the same name. */
+export function stock(name: string, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`tfjs-backend-cpu has no ${name} kernel`);
+  return k.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+}
+
+export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+export const roundUp4 = (n: number) => (n + 3) & ~3;
+
+/** Copies rows x cols (row stride `ld`) into a dense [rows, cols] array, or the reverse direction. */
+export function copyRows(src: Float32Array, srcLd: number, dst: Float32Array, dstLd: number, rows: number, cols: number): void {
+  if (srcLd === cols && dstLd === cols) {
+    dst.set(src.subarray(0, rows * cols));
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const si = r * srcLd;
+    const di = r * dstLd;
+    for (let c = 0; c < cols; c++) dst[di + c] = src[si + c];
+  }
+}
+
+/** dst[c, r] = src[r, c] for a [rows, cols] matrix; dst rows have stride dstLd >= rows. */
+export function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array, dstLd: number): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) dst[c * dstLd + r] = src[base + c];
+  }
+}

@@ -1,0 +1,76 @@
+// Loading the WebAssembly kernels and lending them memory. The module is embedded in the bundle
+// (build/kernels-wasm.js holds it as base64), so Node, workers and browsers load it the same way.
+// Memory is an arena above the module's static data: each kernel call allocates what it needs
+// from the bottom, runs, copies results out, and the next call starts from the bottom again.
+import { KERNELS_WASM_BASE64 } from '../../build/kernels-wasm.js';
+
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  gemm(M: number, N: number, K: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
+  im2col(x: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, cols: number, ldk: number): void;
+  col2im(cols: number, ldk: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, dx: number): void;
+}
+
+let wasm: KernelExports | null = null;
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  if (typeof Buffer !== 'undefined') return Uint8Array.from(Buffer.from(s, 'base64'));
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export async function initWasm(): Promise<void> {
+  if (wasm) return;
+  if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))) {
+    throw new Error('WebAssembly is not available here; use the stock kernels (kernels: "stock")');
+  }
+  const bytes = decodeBase64(KERNELS_WASM_BASE64);
+  const abort = () => {
+    throw new Error('wasm kernel aborted');
+  };
+  const module = await WebAssembly.compile(bytes);
+  const instance = await WebAssembly.instantiate(module, { env: { abort } });
+  wasm = instance.exports as unknown as KernelExports;
+}
+
+export function kernels(): KernelExports {
+  if (!wasm) throw new Error('wasm kernels used before initWasm()');
+  return wasm;
+}
+
+/** Float offsets handed out by an Arena are 16-byte aligned (SIMD loads prefer it). */
+const align4 = (floats: number) => (floats + 3) & ~3;
+
+/**
+ * Bump allocation in the wasm memory for one kernel call. Allocate everything first, then take
+ * views (growing memory detaches earlier views).
+ */
+export class Arena {
+  private top: number;
+  constructor() {
+    this.top = align4(Math.ceil(kernels().heapBase() / 4)) * 4;
+  }
+
+  /** Reserves `floats` floats; returns the byte pointer. */
+  alloc(floats: number): number {
+    const ptr = this.top;
+    this.top += align4(floats) * 4;
+    const mem = kernels().memory;
+    if (this.top > mem.buffer.byteLength) mem.grow(Math.ceil((this.top - mem.buffer.byteLength) / 65536));
+    return ptr;
+  }
+
+  /** Copies `data` in; returns the byte pointer. */
+  put(data: Float32Array, floats = data.length): number {
+    const ptr = this.alloc(floats);
+    this.f32(ptr, data.length).set(data);
+    return ptr;
+  }
+
+  f32(ptr: number, floats: number): Float32Array {
+    return new Float32Array(kernels().memory.buffer, ptr, floats);
+  }
+}

@@ -1,0 +1,187 @@
+// LeNet-5, defined once: a parameter spec (names and shapes in PyTorch's layout, fan-in for the
+// paper's initialisation, which tensors are fixed) plus a forward function and a loss written
+// with tfjs-core ops, so that tfjs-core's autodiff gives the gradients.
+//
+// Data layout: activations are NHWC (tfjs's convention); weights are stored as PyTorch stores
+// them (conv OIHW, dense [out, in]) and transposed on the fly, so a checkpoint is a plain dump.
+import { tf } from './tf.js';
+import { digitCentres } from './digits.js';
+import { INPUT_SIDE, NUM_CLASSES } from './data.js';
+import { Purpose, stream, uniform01 } from './rng.js';
+
+export type ModelName = 'lenet5' | 'lenet5-softmax';
+export const MODEL_NAMES: readonly ModelName[] = ['lenet5', 'lenet5-softmax'];
+
+/** The paper's C3 connection table: C3 map k reads these S2 maps (LeCun et al. 1998, Table I). */
+export const C3_TABLE: readonly (readonly number[])[] = [
+  [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [4, 5, 0], [5, 0, 1],
+  [0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [3, 4, 5, 0], [4, 5, 0, 1], [5, 0, 1, 2],
+  [0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5], [0, 1, 2, 3, 4, 5],
+];
+
+export interface ParamSpec {
+  /** PyTorch state_dict name, e.g. `c3.weight`. */
+  readonly name: string;
+  /** PyTorch layout, e.g. [16, 6, 5, 5]. */
+  readonly shape: readonly number[];
+  /** Trainable tensors get gradients and updates; fixed ones (mask, RBF centres) never change. */
+  readonly trainable: boolean;
+  /** Fan-in of each output unit (indexed by the leading dimension): init is U(-2.4/F, 2.4/F). */
+  readonly fanIn?: readonly number[];
+  /** Value of a fixed tensor. */
+  readonly value?: Float32Array;
+  /** A fixed 0/1 tensor gating this one: entries where it is 0 start at 0 and get 0 gradient. */
+  readonly mask?: string;
+}
+
+export interface ModelSpec {
+  readonly name: ModelName;
+  readonly params: readonly ParamSpec[];
+  /** The constant j of the paper's loss (lenet5 only). */
+  readonly j?: number;
+}
+
+export interface ModelOptions {
+  /** lenet5's loss constant j; default 0.1. */
+  j?: number;
+}
+
+export const DEFAULT_J = 0.1;
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const repeat = (n: number, v: number) => new Array<number>(n).fill(v);
+
+function c3Mask(full: boolean): Float32Array {
+  const mask = new Float32Array(16 * 6); // [out 16, in 6]
+  for (let o = 0; o < 16; o++) for (let i = 0; i < 6; i++) mask[o * 6 + i] = full || C3_TABLE[o].includes(i) ? 1 : 0;
+  return mask;
+}
+
+/** The parameter spec of a model, in checkpoint order. */
+export function createModel(name: ModelName, options: ModelOptions = {}): ModelSpec {
+  if (!MODEL_NAMES.includes(name)) {
+    throw new TypeError(`model must be one of ${MODEL_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
+  }
+  const j = options.j ?? DEFAULT_J;
+  if (typeof j !== 'number' || !Number.isFinite(j)) throw new TypeError(`j must be a finite number, got ${String(j)}`);
+  const softmax = name === 'lenet5-softmax';
+  const c3Fan = softmax ? repeat(16, 6 * 25) : C3_TABLE.map((maps) => maps.length * 25);
+  const trunk: ParamSpec[] = [
+    { name: 'c1.weight', shape: [6, 1, 5, 5], trainable: true, fanIn: repeat(6, 25) },
+    { name: 'c1.bias', shape: [6], trainable: true, fanIn: repeat(6, 25) },
+    { name: 'c3.weight', shape: [16, 6, 5, 5], trainable: true, fanIn: c3Fan, mask: softmax ? undefined : 'c3.mask' },
+    { name: 'c3.bias', shape: [16], trainable: true, fanIn: c3Fan },
+    { name: 'c3.mask', shape: [16, 6], trainable: false, value: c3Mask(softmax) },
+    { name: 'c5.weight', shape: [120, 16, 5, 5], trainable: true, fanIn: repeat(120, 400) },
+    { name: 'c5.bias', shape: [120], trainable: true, fanIn: repeat(120, 400) },
+    { name: 'f6.weight', shape: [84, 120], trainable: true, fanIn: repeat(84, 120) },
+    { name: 'f6.bias', shape: [84], trainable: true, fanIn: repeat(84, 120) },
+  ];
+  const head: ParamSpec[] = softmax
+    ? [
+        { name: 'out.weight', shape: [10, 84], trainable: true, fanIn: repeat(10, 84) },
+        { name: 'out.bias', shape: [10], trainable: true, fanIn: repeat(10, 84) },
+      ]
+    : [{ name: 'rbf.centers', shape: [10, 84], trainable: false, value: digitCentres() }];
+  return softmax ? { name, params: [...trunk, ...head] } : { name, params: [...trunk, ...head], j };
+}
+
+/** Number of trainable scalars of one tensor (masked-out entries do not count). */
+export function trainableCount(spec: ModelSpec, p: ParamSpec): number {
+  if (!p.trainable) return 0;
+  if (!p.mask) return size(p.shape);
+  const mask = spec.params.find((q) => q.name === p.mask)!.value!;
+  const perMaskEntry = size(p.shape) / mask.length;
+  return mask.reduce((n, m) => n + (m ? perMaskEntry : 0), 0);
+}
+
+/**
+ * Fills `out` with one tensor's initial value: fixed tensors get their value; trainable ones
+ * U(-2.4/F, 2.4/F) from stream(seed, init, index of the tensor), masked entries 0.
+ */
+export function initParam(spec: ModelSpec, index: number, seed: number, out: Float32Array): void {
+  const p = spec.params[index];
+  if (p.value) {
+    out.set(p.value);
+    return;
+  }
+  const rng = stream(seed, Purpose.init, index);
+  const perUnit = size(p.shape) / p.shape[0];
+  const mask = p.mask ? spec.params.find((q) => q.name === p.mask)!.value! : undefined;
+  const perMaskEntry = mask ? size(p.shape) / mask.length : 1;
+  for (let k = 0; k < out.length; k++) {
+    const bound = 2.4 / p.fanIn![Math.floor(k / perUnit)];
+    const v = (2 * uniform01(rng) - 1) * bound;
+    out[k] = mask && mask[Math.floor(k / perMaskEntry)] === 0 ? 0 : v;
+  }
+}
+
+// ---- forward and loss, on tfjs-core ------------------------------------------------------------
+
+/** The paper's activation f(a) = 1.7159 tanh(2a/3). */
+const squash = (a: tf.Tensor) => tf.mul(tf.tanh(tf.mul(a, 2 / 3)), 1.7159);
+
+/** OIHW (PyTorch) -> HWIO (tfjs conv filter). */
+const hwio = (w: tf.Tensor) => tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D;
+
+/**
+ * Valid 5x5 convolution, stride 1, plus bias: NHWC in, NHWC out. Not tf.fused.conv2d: its
+ * gradient always computes the input gradient too, which C1 (whose input is the image) never needs.
+ */
+const conv = (x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor) => tf.add(tf.conv2d(x, hwio(w), 1, 'valid'), b) as tf.Tensor4D;
+
+const pool = (x: tf.Tensor4D) => tf.avgPool(x, 2, 2, 'valid');
+
+/** x[n, in] times W[out, in]^T plus b[out]. */
+const dense = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.add(tf.matMul(x, w as tf.Tensor2D, false, true), b);
+
+export type Params = Readonly<Record<string, tf.Tensor>>;
+
+/**
+ * x: [n, 32, 32, 1] -> scores [n, 10]. For lenet5 the scores are the RBF penalties
+ * y_i = sum_j (f6_j - c_ij)^2 (lower is better); for lenet5-softmax, logits (higher is better).
+ */
+export function forward(spec: ModelSpec, p: Params, x: tf.Tensor4D): tf.Tensor2D {
+  const n = x.shape[0];
+  if (x.shape[1] !== INPUT_SIDE || x.shape[2] !== INPUT_SIDE || x.shape[3] !== 1) {
+    throw new Error(`input must be [n, ${INPUT_SIDE}, ${INPUT_SIDE}, 1], got [${x.shape.join(', ')}]`);
+  }
+  const c3w = spec.name === 'lenet5' ? tf.mul(p['c3.weight'], tf.reshape(p['c3.mask'], [16, 6, 1, 1])) : p['c3.weight'];
+  const c1 = squash(conv(x, p['c1.weight'], p['c1.bias'])) as tf.Tensor4D; //  [n, 28, 28, 6]
+  const s2 = pool(c1); //                                                       [n, 14, 14, 6]
+  const c3 = squash(conv(s2, c3w, p['c3.bias'])) as tf.Tensor4D; //            [n, 10, 10, 16]
+  const s4 = pool(c3); //                                                       [n, 5, 5, 16]
+  const c5 = tf.reshape(squash(conv(s4, p['c5.weight'], p['c5.bias'])), [n, 120]) as tf.Tensor2D;
+  const f6 = squash(dense(c5, p['f6.weight'], p['f6.bias'])) as tf.Tensor2D; // [n, 84]
+  if (spec.name === 'lenet5-softmax') return dense(f6, p['out.weight'], p['out.bias']); // [n, 10]
+  // sum_j (x_j - c_ij)^2 = |x|^2 - 2 x.c_i + |c_i|^2: [n, 1] + [n, 10] + [1, 10]
+  const c = p['rbf.centers'] as tf.Tensor2D;
+  const xx = tf.sum(tf.square(f6), 1, true);
+  const cc = tf.reshape(tf.sum(tf.square(c), 1), [1, NUM_CLASSES]);
+  return tf.add(tf.add(xx, cc), tf.mul(tf.matMul(f6, c, false, true), -2)) as tf.Tensor2D;
+}
+
+/**
+ * Per-sample loss [n] from scores [n, 10] and one-hot targets [n, 10].
+ * lenet5 (the paper's eq. 9): y_label + log(exp(-j) + sum_i exp(-y_i)).
+ * lenet5-softmax: cross-entropy, logsumexp(z) - z_label.
+ */
+export function sampleLoss(spec: ModelSpec, scores: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Tensor1D {
+  const picked = tf.sum(tf.mul(scores, oneHot), 1);
+  if (spec.name === 'lenet5-softmax') return tf.sub(tf.logSumExp(scores, 1), picked) as tf.Tensor1D;
+  const n = scores.shape[0];
+  const competitors = tf.concat([tf.fill([n, 1], -spec.j!), tf.neg(scores)], 1);
+  return tf.add(picked, tf.logSumExp(competitors, 1)) as tf.Tensor1D;
+}
+
+/** The predicted class of each sample from scores [n, 10] (argmin for RBF penalties, else argmax). */
+export function predictions(spec: ModelSpec, scores: Float32Array | Int32Array | Uint8Array, n: number): Int32Array {
+  const out = new Int32Array(n);
+  const better = spec.name === 'lenet5' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
+  for (let s = 0; s < n; s++) {
+    let best = 0;
+    for (let i = 1; i < NUM_CLASSES; i++) if (better(scores[s * NUM_CLASSES + i], scores[s * NUM_CLASSES + best])) best = i;
+    out[s] = best;
+  }
+  return out;
+}

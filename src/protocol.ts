@@ -1,0 +1,92 @@
+// What the coordinator and the workers say to each other, in one place. A worker gets a
+// WorkerInit once (shared memory: images, labels, the parameter store) and then only small tasks:
+// never pixels, never weights. Every pool (inline, Piscina, Comlink) carries these same messages.
+import type { AugmentOptions } from './augment.js';
+import type { Dataset } from './data.js';
+import type { ModelName } from './model.js';
+import type { KernelSet } from './tf.js';
+
+export interface WorkerInit {
+  readonly model: ModelName;
+  readonly j: number;
+  readonly kernels: KernelSet;
+  readonly seed: number;
+  /** Distortion ranges for training batches, or null for none. */
+  readonly augment: AugmentOptions | null;
+  /** The ParamStore's SharedArrayBuffer. */
+  readonly params: SharedArrayBuffer;
+  readonly train: Dataset;
+  readonly test: Dataset;
+}
+
+/** Compute the mean-loss gradient of one micro-batch into store slot `slot`. */
+export interface GradientTask {
+  readonly kind: 'gradient';
+  /** The store version (steps applied) the weights must be at; the worker refuses any other. */
+  readonly version: number;
+  readonly slot: number;
+  /** Epoch of the step: names the distortion stream when augmenting. */
+  readonly epoch: number;
+  /** Training-set indices of the micro-batch's samples, in order. */
+  readonly indices: Int32Array;
+}
+
+/** Forward samples start..end-1 of a split; count errors and sum losses. */
+export interface EvaluateTask {
+  readonly kind: 'evaluate';
+  readonly version: number;
+  readonly split: 'train' | 'test';
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Forward the given samples of a split; return each one's scores [n, 10] and predicted class. */
+export interface PredictTask {
+  readonly kind: 'predict';
+  readonly version: number;
+  readonly split: 'train' | 'test';
+  readonly indices: Int32Array;
+}
+
+export type Task = GradientTask | EvaluateTask | PredictTask;
+
+export interface GradientResult {
+  readonly kind: 'gradient';
+  readonly slot: number;
+  /** Mean loss over the micro-batch. */
+  readonly loss: number;
+  readonly count: number;
+}
+
+export interface EvaluateResult {
+  readonly kind: 'evaluate';
+  readonly count: number;
+  readonly errors: number;
+  readonly lossSum: number;
+}
+
+export interface PredictResult {
+  readonly kind: 'predict';
+  readonly scores: Float32Array;
+  readonly predicted: Int32Array;
+}
+
+export type Result = GradientResult | EvaluateResult | PredictResult;
+
+export type ResultOf<T extends Task> = T extends GradientTask
+  ? GradientResult
+  : T extends EvaluateTask
+    ? EvaluateResult
+    : PredictResult;
+
+/** Runs tasks on some threads. Implementations: pools/inline.ts, pools/piscina.ts, pools/comlink.ts. */
+export interface WorkerPool {
+  /** Number of threads computing. */
+  readonly size: number;
+  run<T extends Task>(task: T): Promise<ResultOf<T>>;
+  /** Stops the threads; pending tasks reject. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/** Makes a pool of `size` threads, each initialised with `init`. */
+export type PoolFactory = (init: WorkerInit, size: number) => Promise<WorkerPool>;

@@ -1,0 +1,33 @@
+// The Node entry to the coordinator: createTrainer() validates options, loads data and any
+// checkpoint, starts a Piscina pool, and returns a Trainer that can also save checkpoints.
+import { availableParallelism } from 'node:os';
+import { checkpointMetadata, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { Coordinator, type StartState } from './coordinator.js';
+import type { Mnist } from './data.js';
+import { loadMnist } from './mnist-files.js';
+import { resolveOptions, type RecordedOptions, type TrainerOptions } from './options.js';
+import { piscinaPool } from './pools/piscina.js';
+
+export class Trainer extends Coordinator {
+  /** Writes the checkpoint (model + optimizer files, atomically); returns their paths. */
+  async save(path: string): Promise<{ model: string; optimizer: string }> {
+    if (typeof path !== 'string' || path === '') throw new TypeError('save: path must be a non-empty string');
+    const meta = checkpointMetadata(this.options, this.step, this.stepsPerEpoch, await this.weightsSha256());
+    return writeCheckpoint(path, this.store.layout, this.store.weights, this.store.momentum, meta);
+  }
+}
+
+/** A trainer ready to train: data loaded, weights initialised (or restored), worker threads up. */
+export async function createTrainer(options: TrainerOptions = {}): Promise<Trainer> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('createTrainer: options must be an object');
+  if (options.init !== undefined && (typeof options.init !== 'string' || options.init === '')) {
+    throw new TypeError(`options.init must be a checkpoint path, got ${String(options.init)}`);
+  }
+  const ckpt = options.init ? await readCheckpoint(options.init) : null;
+  const recorded: RecordedOptions = ckpt?.recorded ?? {};
+  const resolved = resolveOptions(options, availableParallelism(), recorded);
+  const data: Mnist = typeof options.data === 'object' && options.data !== null ? options.data : loadMnist(options.data);
+  const start: StartState = ckpt ? { weights: ckpt.weights, momentum: ckpt.momentum ?? undefined, step: ckpt.step } : {};
+  const trainer = new Trainer(resolved, data, start);
+  return trainer.start(options.pool ?? piscinaPool);
+}

