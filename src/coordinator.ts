@@ -203,6 +203,13 @@ export class Coordinator {
     return { count, errors, error: errors / count, loss: lossSum / count };
   }
 
+  /** Classifies 28x28 MNIST-style images (n x 784 bytes) with the current weights. */
+  async predict(images: Uint8Array): Promise<{ scores: Float32Array; predicted: Int32Array }> {
+    const pool = this.live();
+    const { scores, predicted } = await this.guard('predicting', pool.run({ kind: 'predict', version: this.store.version, images }));
+    return { scores, predicted };
+  }
+
   /** Trains, yielding an event per step, per completed epoch (with the test error), and a final `done`. */
   async *train(run: TrainRun = {}): AsyncGenerator<TrainEvent, void, undefined> {
     const epochs = run.epochs ?? this.options.epochs;

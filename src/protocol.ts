@@ -40,12 +40,12 @@ export interface EvaluateTask {
   readonly end: number;
 }
 
-/** Forward the given samples of a split; return each one's scores [n, 10] and predicted class. */
+/** Forward some 28x28 images (not from the datasets); return their scores [n, 10] and classes. */
 export interface PredictTask {
   readonly kind: 'predict';
   readonly version: number;
-  readonly split: 'train' | 'test';
-  readonly indices: Int32Array;
+  /** n x 28 x 28 bytes, MNIST-style (ink bright on black). */
+  readonly images: Uint8Array;
 }
 
 export type Task = GradientTask | EvaluateTask | PredictTask;

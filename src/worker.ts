@@ -2,7 +2,7 @@
 // shared memory, and answers tasks. This is the only code that computes gradients, whether it
 // runs in a Piscina thread, a Comlink Web Worker, or the calling thread (pools/inline.ts).
 import { tf, useKernels } from './tf.js';
-import { fillInputs, fillOneHot, INPUT_SIDE, NUM_CLASSES, type Dataset } from './data.js';
+import { fillInputs, fillOneHot, IMAGE_SIDE, INPUT_SIDE, NUM_CLASSES, type Dataset } from './data.js';
 import { distortInto, distortionFor, type AugmentOptions } from './augment.js';
 import { createModel, forward, predictions, sampleLoss, type ModelSpec, type Params } from './model.js';
 import { ParamStore } from './params.js';
@@ -127,8 +127,11 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
 
   const predict = (task: Extract<Task, { kind: 'predict' }>): PredictResult => {
     checkVersion(task.version, 'before');
-    const { scores } = score(splits[task.split], task.indices);
-    return { kind: 'predict', scores, predicted: predictions(spec, scores, task.indices.length) };
+    const n = task.images.length / (IMAGE_SIDE * IMAGE_SIDE);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`predict needs whole 28x28 images, got ${task.images.length} bytes`);
+    const ds: Dataset = { images: task.images, labels: new Uint8Array(n), count: n, source: 'predict' };
+    const { scores } = score(ds, Int32Array.from({ length: n }, (_, i) => i));
+    return { kind: 'predict', scores, predicted: predictions(spec, scores, n) };
   };
 
   return {

@@ -40,7 +40,7 @@ describe.each(KERNEL_SETS)('with the %s kernels', (kernels) => {
       const h = 3e-2;
       for (const t of store.layout.tensors.filter((v) => v.trainable)) {
         const gt = g.subarray(t.offset, t.offset + t.size);
-        const norm = Math.hypot(...gt);
+        const norm = Math.sqrt(gt.reduce((a, v) => a + v * v, 0));
         expect(norm, t.name).toBeGreaterThan(3e-3);
         const w = store.view(store.weights, t.name);
         const w0 = w.slice();
@@ -72,7 +72,7 @@ describe.each(KERNEL_SETS)('with the %s kernels', (kernels) => {
       const rand = (n: number) => ((rng = (Math.imul(rng, 1103515245) + 12345) >>> 0) % n);
       for (const t of store.layout.tensors.filter((v) => v.trainable)) {
         const gt = g.subarray(t.offset, t.offset + t.size);
-        const scale = Math.max(...gt.map(Math.abs));
+        const scale = gt.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
         const biggest = [...gt.keys()].sort((p, q) => Math.abs(gt[q]) - Math.abs(gt[p])).slice(0, 4);
         const picks = [...new Set([...biggest, ...Array.from({ length: 12 }, () => rand(t.size))])];
         for (const i of picks) {

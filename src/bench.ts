@@ -1,0 +1,76 @@
+// Steady-state training throughput: for each model and worker count, a trainer runs warm-up
+// steps, then `runs` timed runs of `steps` steps each; samples/s is reported as the median over
+// runs, with min and max. Nothing here asserts a speed: it measures.
+import { availableParallelism } from 'node:os';
+import { createTrainer } from './trainer.js';
+import type { Mnist } from './data.js';
+import { loadMnist } from './mnist-files.js';
+import type { ModelName } from './model.js';
+import type { KernelSet } from './tf.js';
+
+export interface BenchOptions {
+  models?: readonly ModelName[];
+  /** Worker counts to measure. Default: 1 and the machine's parallelism. */
+  workers?: readonly number[];
+  batchSize?: number;
+  /** Timed runs per configuration (the median is reported). Default 5. */
+  runs?: number;
+  /** Steps per timed run. Default 20. */
+  steps?: number;
+  warmup?: number;
+  kernels?: KernelSet;
+  data?: Mnist;
+  /** Called after each configuration. */
+  onResult?: (r: BenchResult) => void;
+}
+
+export interface BenchResult {
+  readonly model: ModelName;
+  readonly workers: number;
+  readonly batch: number;
+  readonly kernels: KernelSet;
+  /** Median samples/s over the runs, and the slowest and fastest run. */
+  readonly samplesPerSec: number;
+  readonly min: number;
+  readonly max: number;
+  readonly runs: number;
+}
+
+export const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
+  const cores = availableParallelism();
+  const models = o.models ?? (['lenet5-softmax', 'lenet5'] as const);
+  const workerCounts = o.workers ?? [...new Set([1, cores])];
+  const batchSize = o.batchSize ?? 64;
+  const runs = o.runs ?? 5;
+  const steps = o.steps ?? 20;
+  const kernels = o.kernels ?? 'fast';
+  const data = o.data ?? loadMnist();
+  const results: BenchResult[] = [];
+  for (const model of models) {
+    for (const workers of workerCounts) {
+      // Enough samples that no timed step wraps into a second epoch (no evaluation is timed).
+      const limit = batchSize * ((o.warmup ?? 5) + runs * steps + 1);
+      const trainer = await createTrainer({ model, workers, batchSize, kernels, data, limit, epochs: 1 });
+      try {
+        for (let k = 0; k < (o.warmup ?? 5); k++) await trainer.runStep();
+        const rates: number[] = [];
+        for (let r = 0; r < runs; r++) {
+          const t0 = performance.now();
+          for (let k = 0; k < steps; k++) await trainer.runStep();
+          rates.push((steps * batchSize * 1000) / (performance.now() - t0));
+        }
+        const result = { model, workers, batch: batchSize, kernels, samplesPerSec: median(rates), min: Math.min(...rates), max: Math.max(...rates), runs };
+        results.push(result);
+        o.onResult?.(result);
+      } finally {
+        await trainer.close();
+      }
+    }
+  }
+  return results;
+}

@@ -1,0 +1,66 @@
+// `lenet5 bench`: training throughput for 1..N workers (and, with --profile, where a step's time
+// goes per tfjs kernel).
+import { availableParallelism } from 'node:os';
+import { bench, type BenchResult } from '../bench.js';
+import { loadMnist } from '../mnist-files.js';
+import type { ModelName } from '../model.js';
+import { profileStep } from '../profile.js';
+import type { KernelSet } from '../tf.js';
+import { grouped } from './format.js';
+
+export interface BenchFlags {
+  models: ModelName[];
+  workers?: number[];
+  batch: number;
+  runs: number;
+  steps: number;
+  kernels: KernelSet;
+  profile: boolean;
+  json: boolean;
+}
+
+export async function benchCommand(flags: BenchFlags): Promise<number> {
+  const data = loadMnist();
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  if (flags.profile) {
+    for (const model of flags.models) {
+      const p = await profileStep(model, flags.kernels, data.train, flags.batch);
+      if (flags.json) {
+        out(JSON.stringify({ type: 'profile', ...p }));
+        continue;
+      }
+      out(`${model}, ${flags.kernels} kernels, one thread, batch ${flags.batch}: ${p.stepMs.toFixed(1)} ms per forward+backward (median)`);
+      out(`  kernel                     calls    ms/step   share`);
+      for (const k of p.byKernel) {
+        out(`  ${k.kernel.padEnd(26)} ${String(k.calls).padStart(5)} ${k.ms.toFixed(2).padStart(10)} ${(100 * k.share).toFixed(1).padStart(6)}%`);
+      }
+    }
+    return 0;
+  }
+  const workers = flags.workers ?? [...new Set([1, availableParallelism()])];
+  if (!flags.json) {
+    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after 5 warm-up steps; samples/s median [min, max]`);
+  }
+  const results = await bench({
+    models: flags.models,
+    workers,
+    batchSize: flags.batch,
+    runs: flags.runs,
+    steps: flags.steps,
+    kernels: flags.kernels,
+    data,
+    onResult: (r: BenchResult) => {
+      if (flags.json) out(JSON.stringify({ model: r.model, workers: r.workers, batch: r.batch, samplesPerSec: Math.round(r.samplesPerSec), min: Math.round(r.min), max: Math.round(r.max), runs: r.runs, kernels: r.kernels }));
+      else out(`  ${r.model.padEnd(15)} ${String(r.workers).padStart(2)} workers: ${grouped(r.samplesPerSec).padStart(6)} samples/s [${grouped(r.min)}, ${grouped(r.max)}]`);
+    },
+  });
+  if (!flags.json) {
+    for (const model of flags.models) {
+      const one = results.find((r) => r.model === model && r.workers === 1);
+      for (const r of results.filter((q) => q.model === model && q.workers > 1)) {
+        if (one) out(`  ${model}: ${r.workers} workers are ${(r.samplesPerSec / one.samplesPerSec).toFixed(2)}x one worker`);
+      }
+    }
+  }
+  return 0;
+}

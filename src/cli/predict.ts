@@ -1,0 +1,58 @@
+// `lenet5 predict CKPT IMAGE.png`: classifies a picture of a digit (any size, grey or colour).
+import { existsSync, readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import { createTrainer } from '../trainer.js';
+import { inlinePool } from '../pools/inline.js';
+import { toMnistDigit } from '../digit-image.js';
+import { NUM_CLASSES } from '../data.js';
+
+/** Decodes a PNG into grey levels 0..255 (transparent areas count as white paper). */
+export function readPngGray(path: string): { gray: Float32Array; width: number; height: number } {
+  if (!existsSync(path)) throw new Error(`image ${path} does not exist`);
+  let png: PNG;
+  try {
+    png = PNG.sync.read(readFileSync(path));
+  } catch (e) {
+    throw new Error(`${path}: not a readable PNG image (${(e as Error).message})`);
+  }
+  const { width, height, data } = png;
+  const gray = new Float32Array(width * height);
+  for (let i = 0; i < width * height; i++) {
+    const a = data[4 * i + 3] / 255;
+    const luma = 0.299 * data[4 * i] + 0.587 * data[4 * i + 1] + 0.114 * data[4 * i + 2];
+    gray[i] = a * luma + (1 - a) * 255;
+  }
+  return { gray, width, height };
+}
+
+export async function predictCommand(checkpoint: string, image: string, flags: { json: boolean }): Promise<number> {
+  const { gray, width, height } = readPngGray(image);
+  const digit = toMnistDigit(gray, width, height);
+  if (digit.every((v) => v === 0)) throw new Error(`${image}: no digit found (the image is blank)`);
+  // The image itself stands in as the dataset: nothing else is read.
+  const ds = { images: digit, labels: new Uint8Array(1), count: 1, source: image };
+  const trainer = await createTrainer({ init: checkpoint, data: { train: ds, test: ds }, workers: 1, shards: 1, batchSize: 1, pool: inlinePool });
+  try {
+    const { scores, predicted } = await trainer.predict(digit);
+    const lenet5 = trainer.options.model === 'lenet5';
+    // lenet5 scores are RBF penalties (lower is better); softmax scores are logits. Both turn into
+    // probabilities by a softmax (of -penalty or of the logit).
+    const z = Array.from(scores.subarray(0, NUM_CLASSES), (s) => (lenet5 ? -s : s));
+    const m = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - m));
+    const total = e.reduce((a, b) => a + b, 0);
+    const probs = e.map((v) => v / total);
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ type: 'predict', image, model: trainer.options.model, digit: predicted[0], scores: Array.from(scores), probabilities: probs })}\n`);
+    } else {
+      process.stdout.write(`${image}: ${predicted[0]}\n`);
+      process.stdout.write(`digit  ${lenet5 ? 'RBF penalty' : 'logit'}  probability\n`);
+      for (let i = 0; i < NUM_CLASSES; i++) {
+        process.stdout.write(`${i === predicted[0] ? '>' : ' '} ${i}  ${scores[i].toFixed(3).padStart(10)}  ${(100 * probs[i]).toFixed(2).padStart(9)}%\n`);
+      }
+    }
+  } finally {
+    await trainer.close();
+  }
+  return 0;
+}

@@ -1,0 +1,139 @@
+// `lenet5 train`: trains with every core, shows progress, evaluates after each epoch, keeps a run
+// folder (checkpoint, metrics.jsonl, training.svg), saves on Ctrl-C, and ends with the test
+// error and the weights hash.
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { createTrainer, type Trainer } from '../trainer.js';
+import type { EpochEvent, StepEvent, TrainEvent } from '../coordinator.js';
+import type { TrainerOptions } from '../options.js';
+import { trainingSvg } from '../plot.js';
+import { duration, grouped, percent, runName } from './format.js';
+
+export interface TrainFlags {
+  options: TrainerOptions;
+  epochs?: number;
+  steps?: number;
+  save?: string;
+  out?: string;
+  json: boolean;
+}
+
+/** Writes the human-readable lines to stdout, or nothing with --json (JSON lines only). */
+function printer(json: boolean) {
+  return (line: string) => {
+    if (!json) process.stdout.write(`${line}\n`);
+  };
+}
+
+export async function trainCommand(flags: TrainFlags): Promise<number> {
+  const say = printer(flags.json);
+  const started = performance.now();
+  const trainer: Trainer = await createTrainer(flags.options);
+  const o = trainer.options;
+  const runDir = resolve(flags.out ?? join('runs', runName(o.model)));
+  const checkpoint = resolve(flags.save ?? join(runDir, 'model.safetensors'));
+  mkdirSync(runDir, { recursive: true });
+  const metrics: WriteStream = createWriteStream(join(runDir, 'metrics.jsonl'), { flags: 'a' });
+  const epochs = flags.epochs ?? o.epochs;
+  const lastStep = Math.min(epochs * trainer.stepsPerEpoch, flags.steps ?? Infinity);
+  say(
+    `lenet5 train: ${o.model} on ${grouped(trainer.data.train.count)} samples, ${o.workers} workers, S=${o.shards}, batch ${o.batchSize}, ` +
+      `lr ${o.learningRate} (x${o.lrDecay} every ${o.lrDecayEvery} epochs), momentum ${o.momentum}, ` +
+      `${o.augment ? 'distortions on' : 'no distortions'}, seed ${o.seed}` +
+      (trainer.step ? `; resuming at step ${trainer.step}` : ''),
+  );
+  say(`run folder ${runDir}`);
+
+  // Ctrl-C: stop after the current step, save, report. A second Ctrl-C quits at once (the last
+  // epoch's checkpoint is intact: saves are atomic).
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nstopping after this step to save a checkpoint (Ctrl-C again to quit without saving)\n');
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
+
+  const bar =
+    !flags.json && process.stderr.isTTY
+      ? new SingleBar({
+          stream: process.stderr,
+          format: 'epoch {epoch} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | {rate} samples/s | ETA {eta}',
+          barsize: 24,
+          hideCursor: true,
+          clearOnComplete: true,
+          etaBuffer: 50,
+        })
+      : null;
+  bar?.start(lastStep, trainer.step, { epoch: '-', loss: '-', rate: '-', eta: '-' });
+  let lastLog = performance.now();
+
+  const steps: StepEvent[] = [];
+  const epochEvents: EpochEvent[] = [];
+  let stepMs = 0; // smoothed wall time of a step
+  let evalMs = 0;
+  let code = 0;
+  const emit = (ev: TrainEvent) => {
+    const line = JSON.stringify(ev);
+    metrics.write(`${line}\n`);
+    if (flags.json) process.stdout.write(`${line}\n`);
+  };
+  const plot = async () => writeFileSync(join(runDir, 'training.svg'), await trainingSvg(steps, epochEvents, `${o.model}: ${runDir}`));
+
+  try {
+    let afterStep = performance.now();
+    for await (const ev of trainer.train({ epochs, steps: flags.steps, signal: stop.signal })) {
+      emit(ev);
+      if (ev.type === 'step') {
+        steps.push(ev);
+        stepMs = stepMs ? 0.95 * stepMs + 0.05 * ev.ms : ev.ms;
+        const evalsLeft = Math.floor(lastStep / trainer.stepsPerEpoch) - Math.floor(ev.step / trainer.stepsPerEpoch);
+        const eta = (lastStep - ev.step) * stepMs + evalsLeft * evalMs;
+        bar?.update(ev.step, {
+          epoch: `${ev.epoch + 1}/${epochs}`,
+          loss: ev.loss.toFixed(4),
+          rate: grouped((o.batchSize * 1000) / stepMs),
+          eta: duration(eta),
+        });
+        if (!bar && !flags.json && performance.now() - lastLog > 30_000) {
+          lastLog = performance.now();
+          say(`  step ${ev.step}/${lastStep}  loss ${ev.loss.toFixed(4)}  ${grouped((o.batchSize * 1000) / stepMs)} samples/s  ETA ${duration(eta)}`);
+        }
+        afterStep = performance.now();
+      } else if (ev.type === 'epoch') {
+        evalMs = performance.now() - afterStep;
+        epochEvents.push(ev);
+        const saved = await trainer.save(checkpoint);
+        await plot();
+        bar?.stop();
+        say(
+          `epoch ${ev.epoch}/${epochs}: test error ${percent(ev.testError)} (loss ${ev.testLoss.toFixed(4)}), ` +
+            `train loss ${ev.trainLoss.toFixed(4)}, ${duration(performance.now() - started)} elapsed; saved ${saved.model}`,
+        );
+        if (bar && ev.step < lastStep) bar.start(lastStep, ev.step, { epoch: `${ev.epoch + 1}/${epochs}`, loss: '-', rate: '-', eta: '-' });
+      } else {
+        bar?.stop();
+        const saved = await trainer.save(checkpoint);
+        await plot();
+        if (ev.reason === 'aborted') {
+          say(`stopped at step ${ev.step} (epoch ${ev.epochs.toFixed(2)}); resume with: lenet5 train --init ${saved.model}`);
+          code = 130;
+        }
+        say(`test error ${percent(ev.testError)} (${grouped(ev.testError * trainer.data.test.count)} of ${grouped(trainer.data.test.count)}), test loss ${ev.testLoss.toFixed(4)}`);
+        say(`wall time ${duration(performance.now() - started)}`);
+        say(`checkpoint ${saved.model}`);
+        say(`metrics ${join(runDir, 'metrics.jsonl')}, plot ${join(runDir, 'training.svg')}`);
+        say(`weights sha256: ${ev.weightsSha256}`);
+      }
+    }
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSigint);
+    await new Promise<void>((done) => metrics.end(done));
+    await trainer.close();
+  }
+  return code;
+}

@@ -1,0 +1,165 @@
+// The parallel engine on real threads: determinism, the S-way average, failures, aborts.
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, test } from 'vitest';
+import { createTrainer, type Trainer } from '../src/trainer.js';
+import { loadMnist } from '../src/mnist-files.js';
+import { createPiscinaPool } from '../src/pools/piscina.js';
+import { inlinePool } from '../src/pools/inline.js';
+import type { TrainEvent } from '../src/coordinator.js';
+import { createModel } from '../src/model.js';
+import { ParamStore } from '../src/params.js';
+import type { TrainerOptions } from '../src/options.js';
+import type { PoolFactory, WorkerPool } from '../src/protocol.js';
+
+const mnist = loadMnist();
+const open: Trainer[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+async function trainer(options: TrainerOptions): Promise<Trainer> {
+  const t = await createTrainer({ data: mnist, limit: 6400, ...options });
+  open.push(t);
+  return t;
+}
+
+async function run(t: Trainer, steps: number, signal?: AbortSignal): Promise<TrainEvent[]> {
+  const events: TrainEvent[] = [];
+  for await (const ev of t.train({ steps, signal })) events.push(ev);
+  return events;
+}
+
+const sha = (a: Float32Array) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+
+/** Runs each task after a random delay, so micro-batches finish in a different order each step. */
+const scramblingPool: PoolFactory = async (init, size) => {
+  const inner = await inlinePool(init, size);
+  let seed = 7;
+  const pool: WorkerPool = {
+    size: 4,
+    run: (task) =>
+      new Promise((resolve, reject) => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        setTimeout(() => inner.run(task).then(resolve, reject), seed % 15);
+      }),
+    destroy: () => inner.destroy(),
+  };
+  return pool;
+};
+
+describe('determinism', () => {
+  test('two runs of 30 steps with the same seed give bitwise-identical weights (shuffled, augmented)', async () => {
+    const a = await trainer({ model: 'lenet5', workers: 2, seed: 11 });
+    const b = await trainer({ model: 'lenet5', workers: 2, seed: 11 });
+    const [ea, eb] = [await run(a, 30), await run(b, 30)];
+    expect(a.step).toBe(30);
+    expect(sha(b.store.weights)).toBe(sha(a.store.weights));
+    expect(eb.at(-1)).toMatchObject({ type: 'done', weightsSha256: sha(a.store.weights) });
+    expect(ea.filter((e) => e.type === 'step').map((e) => e.type === 'step' && e.loss)).toEqual(
+      eb.filter((e) => e.type === 'step').map((e) => e.type === 'step' && e.loss),
+    );
+    // ...and a different seed gives different weights.
+    const c = await trainer({ model: 'lenet5', workers: 2, seed: 12 });
+    await run(c, 30);
+    expect(sha(c.store.weights)).not.toBe(sha(a.store.weights));
+  });
+
+  test('with S = 4, 1, 2 and 4 worker threads (and scrambled task order) give bitwise-identical weights', async () => {
+    const hashes = [];
+    for (const [workers, pool] of [[1, undefined], [2, undefined], [4, undefined], [1, scramblingPool], [1, inlinePool]] as const) {
+      const t = await trainer({ model: 'lenet5-softmax', workers, shards: 4, seed: 3, pool });
+      await run(t, 12);
+      hashes.push(sha(t.store.weights));
+      await t.close();
+    }
+    expect(new Set(hashes).size).toBe(1);
+  });
+
+  test.each([4, 3])('the %i-way averaged gradient equals the single-call full-batch gradient to float32 rounding', async (S) => {
+    for (const model of ['lenet5', 'lenet5-softmax'] as const) {
+      const full = await trainer({ model, workers: 1, shards: 1, seed: 5, pool: inlinePool });
+      const split = await trainer({ model, workers: 2, shards: S, seed: 5 });
+      const [a, b] = [await full.runStep(), await split.runStep()];
+      expect(b.samples).toBe(64);
+      expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-6 * Math.abs(a.loss));
+      // Bound: each slot is a float32 gradient whose sums over samples and pixels (up to 64 x 784
+      // products, accumulated in float32 in chunks of 128) run in another order than the full
+      // batch's; the slots are then combined in float64. Such reordering moves a float32 sum by a
+      // few dozen units in the last place of its largest terms: we allow 2^-18 (64 ulp) of the
+      // tensor's largest entry; measured: at most 6.4e-7 (about 11 ulp) over both models, S = 3, 4.
+      for (const t of full.store.layout.tensors.filter((v) => v.trainable)) {
+        const g1 = full.store.view(full.store.grad, t.name);
+        const gS = split.store.view(split.store.grad, t.name);
+        const scale = g1.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const worst = g1.reduce((m, v, i) => Math.max(m, Math.abs(v - gS[i])), 0);
+        expect(worst, `${model} ${t.name}`).toBeLessThanOrEqual(2 ** -18 * scale);
+      }
+    }
+  });
+});
+
+describe('failures', () => {
+  test.each([
+    ['throws', 'throwing-worker.mjs', /step 3 failed: injected fault: kernel blew up/],
+    ['exits', 'exiting-worker.mjs', /step 3 failed: worker exited with code: 3/],
+  ])('a worker that %s fails the step promptly with the cause; the weights stay at the last good step', async (_, file, message) => {
+    const filename = fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
+    const t = await trainer({ model: 'lenet5-softmax', workers: 2, seed: 4, pool: createPiscinaPool({ filename }) });
+    const good = await trainer({ model: 'lenet5-softmax', workers: 2, seed: 4 });
+    await run(good, 2);
+    const started = Date.now();
+    await expect(run(t, 5)).rejects.toThrow(message);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(t.step).toBe(2);
+    expect(sha(t.store.weights)).toBe(sha(good.store.weights));
+    // The pool is gone; the trainer says why it cannot go on.
+    await expect(t.runStep()).rejects.toThrow(/the trainer stopped after a failure: step 3 failed/);
+  });
+
+  test('a NaN gradient from a worker stops the step with a clear message and leaves the weights as they were', async () => {
+    // A pool whose slot 0 comes back poisoned, as an overflowing kernel would leave it.
+    const poisoning: PoolFactory = async (init, size) => {
+      const inner = await inlinePool(init, size);
+      const store = ParamStore.attach(createModel(init.model), init.params);
+      return {
+        size: 1,
+        run: async (task) => {
+          const r = await inner.run(task);
+          if (task.kind === 'gradient' && task.slot === 0) store.slot(0)[3] = Number.NaN;
+          return r;
+        },
+        destroy: () => inner.destroy(),
+      };
+    };
+    const t = await trainer({ model: 'lenet5-softmax', workers: 1, shards: 2, seed: 1, pool: poisoning });
+    const before = sha(t.store.weights);
+    await expect(t.runStep()).rejects.toThrow(/step 1: the gradient is not finite; training diverged, lower the learning rate \(now 0.05\)/);
+    expect(sha(t.store.weights)).toBe(before);
+    expect(t.step).toBe(0);
+  });
+
+  test('a NaN loss stops training with a clear message', async () => {
+    const t = await trainer({ model: 'lenet5', workers: 1, seed: 1, pool: inlinePool });
+    t.store.view(t.store.weights, 'c1.weight')[0] = Number.NaN; // as if an earlier update had overflowed
+    await expect(run(t, 3)).rejects.toThrow(/step 1: the (loss|gradient) is (NaN|not finite); training diverged, lower the learning rate/);
+    expect(t.step).toBe(0);
+  });
+});
+
+describe('abort', () => {
+  test('an aborted signal stops between steps; the state equals a run of exactly that many steps', async () => {
+    const controller = new AbortController();
+    const t = await trainer({ model: 'lenet5-softmax', workers: 2, seed: 9 });
+    const events: TrainEvent[] = [];
+    for await (const ev of t.train({ steps: 50, signal: controller.signal })) {
+      events.push(ev);
+      if (ev.type === 'step' && ev.step === 7) controller.abort();
+    }
+    expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'aborted', step: 7 });
+    const same = await trainer({ model: 'lenet5-softmax', workers: 2, seed: 9 });
+    await run(same, 7);
+    expect(sha(t.store.weights)).toBe(sha(same.store.weights));
+    expect(sha(t.store.momentum)).toBe(sha(same.store.momentum));
+  });
+});

@@ -1,0 +1,125 @@
+// The fast kernels against the stock tfjs-backend-cpu kernels, on random inputs, for every shape
+// LeNet-5 uses (at two batch sizes, one odd), plus cases that must fall back to the stock kernels.
+import { describe, expect, test } from 'vitest';
+import { tf, useKernels } from '../src/tf.js';
+import { stream, uniform01 } from '../src/rng.js';
+import { FAST_BACKEND } from '../src/kernels/backend.js';
+
+let draw = 0;
+function random(shape: number[]): tf.Tensor {
+  const rng = stream(99, draw++);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, () => 2 * uniform01(rng) - 1), shape);
+}
+
+/**
+ * Runs `op` on the same inputs with each kernel set. Float32 results may differ by summation
+ * order: the fast GEMM sums K terms in float32 chunks of 128, the stock kernels in float64; with
+ * |terms| <= 1 that is within K 2^-24 of the result's scale. We allow 1e-5 of the largest output
+ * magnitude (K <= 25,088 here: 1.5e-3 would be the crude worst case, real errors are ~1e-6).
+ */
+async function compare(op: (inputs: tf.Tensor[]) => tf.Tensor, shapes: number[][], exact = false): Promise<void> {
+  const inputs = shapes.map(random);
+  const out: Record<string, { shape: number[]; values: Float32Array }> = {};
+  for (const kernels of ['stock', 'fast'] as const) {
+    await useKernels(kernels);
+    const moved = inputs.map((t) => tf.tensor(t.dataSync().slice(), t.shape));
+    const y = op(moved);
+    out[kernels] = { shape: y.shape, values: y.dataSync() as Float32Array };
+    tf.dispose([...moved, y]);
+  }
+  expect(tf.getBackend()).toBe(FAST_BACKEND);
+  expect(out.fast.shape).toEqual(out.stock.shape);
+  const scale = out.stock.values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  expect(scale).toBeGreaterThan(0);
+  let worst = 0;
+  out.stock.values.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - out.fast.values[i]))));
+  if (exact) expect(worst).toBe(0);
+  else expect(worst).toBeLessThanOrEqual(1e-5 * scale);
+}
+
+const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) =>
+  tf.engine().runKernel(kernel, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
+
+// LeNet-5's convolutions: [input HWC, filter HWIO].
+const CONVS = [
+  ['C1', [32, 32, 1], [5, 5, 1, 6]],
+  ['C3', [14, 14, 6], [5, 5, 6, 16]],
+  ['C5', [5, 5, 16], [5, 5, 16, 120]],
+] as const;
+
+describe.each([32, 7])('batch %i', (n) => {
+  describe.each(CONVS)('%s convolution', (_, hwc, f) => {
+    const x = [n, ...hwc];
+    const dy = [n, hwc[0] - 4, hwc[1] - 4, f[3]];
+    const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 };
+    test('forward (Conv2D)', () => compare(([a, w]) => run('Conv2D', { x: a, filter: w }, attrs), [x, [...f]]));
+    test('filter gradient (Conv2DBackpropFilter)', () =>
+      compare(([a, g]) => run('Conv2DBackpropFilter', { x: a, dy: g }, { ...attrs, filterShape: [...f] }), [x, dy]));
+    test('input gradient (Conv2DBackpropInput)', () =>
+      compare(([g, w]) => run('Conv2DBackpropInput', { dy: g, filter: w }, { ...attrs, inputShape: x }), [dy, [...f]]));
+  });
+
+  test.each([
+    [[28, 28, 6]],
+    [[10, 10, 16]],
+  ])('2x2 average pooling of %j and its gradient', async (hwc) => {
+    const x = [n, ...hwc];
+    const y = [n, hwc[0] / 2, hwc[1] / 2, hwc[2]];
+    await compare(([a]) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'), [x], true);
+    await compare(([g, a]) => run('AvgPoolGrad', { dy: g, input: a }, { filterSize: 2, strides: 2, pad: 'valid' }), [y, x], true);
+  });
+
+  test.each([
+    // [a, b, transposeA, transposeB]: F6 and output layer, forward and both gradients
+    [[n, 120], [84, 120], false, true],
+    [[n, 84], [10, 84], false, true],
+    [[n, 84], [84, 120], false, false],
+    [[n, 84], [n, 120], true, false],
+    [[n, 10], [n, 84], true, false],
+    [[n, 84], [10, 84], false, true],
+    [[n, 10], [10, 84], false, false],
+  ] as const)('matMul %j x %j (transpose %s, %s)', (a, b, ta, tb) =>
+    compare(([p, q]) => tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D, ta, tb), [[...a], [...b]]));
+
+  test.each([
+    ['same shape', [n, 28, 28, 6], [n, 28, 28, 6]],
+    ['a scalar', [n, 28, 28, 6], []],
+    ['scalar first', [], [n, 10, 10, 16]],
+    ['a bias vector', [n, 28, 28, 6], [6]],
+    ['a bias vector first', [84], [n, 84]],
+    ['a leading mask', [16, 6, 5, 5], [16, 6, 1, 1]],
+    ['[n, 1] and [1, 10] (falls back)', [n, 1], [1, 10]],
+    ['a middle axis (falls back)', [n, 4, 3], [1, 4, 1]],
+  ])('elementwise add, sub and mul with %s', async (_, a, b) => {
+    for (const op of [tf.add, tf.sub, tf.mul]) await compare(([p, q]) => op(p, q), [a, b], true);
+  });
+
+  test('tanh and square', async () => {
+    await compare(([a]) => tf.tanh(a), [[n, 28, 28, 6]], true);
+    await compare(([a]) => tf.square(a), [[n, 84]], true);
+  });
+
+  test.each([
+    [[n, 28, 28, 6], [0, 1, 2], false],
+    [[n, 10, 10, 16], [0, 1, 2], false],
+    [[n, 84], 1, true],
+    [[n, 10], -1, false],
+    [[n, 120], 0, false],
+    [[n, 5, 3], 1, false], // a middle axis: falls back
+  ] as const)('sum of %j over %j (keepDims %s)', (shape, axis, keep) =>
+    compare(([a]) => tf.sum(a, axis as number | number[], keep), [[...shape]]));
+
+  test.each([
+    [[6, 1, 5, 5], [2, 3, 1, 0]],
+    [[16, 6, 5, 5], [2, 3, 1, 0]],
+    [[120, 16, 5, 5], [2, 3, 1, 0]],
+    [[5, 5, 16, 120], [3, 2, 0, 1]],
+    [[n, 10], [1, 0]],
+  ])('transpose of %j by %j', (shape, perm) => compare(([a]) => tf.transpose(a, perm), [shape], true));
+});
+
+test('other convolution settings fall back to the stock kernels and still agree', async () => {
+  await compare(([a, w]) => tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), [[3, 9, 9, 2], [3, 3, 2, 5]]);
+  await compare(([a]) => tf.avgPool(a as tf.Tensor4D, 3, 1, 'same'), [[2, 6, 6, 3]]);
+});
