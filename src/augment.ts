@@ -73,21 +73,32 @@ export function distortionFor(o: AugmentOptions, seed: number, epoch: number, sa
  */
 export function distortInto(src: Uint8Array, dst: Float32Array, m: Distortion): void {
   const centre = (IMAGE_SIDE - 1) / 2;
-  const at = (x: number, y: number) =>
-    x < 0 || y < 0 || x >= IMAGE_SIDE || y >= IMAGE_SIDE ? 0 : src[y * IMAGE_SIDE + x];
+  const last = IMAGE_SIDE - 1;
   for (let oy = 0; oy < INPUT_SIDE; oy++) {
     const v = oy - INPUT_PAD - centre;
+    const rowX = m.b * v + m.tx + centre;
+    const rowY = m.d * v + m.ty + centre;
     for (let ox = 0; ox < INPUT_SIDE; ox++) {
       const u = ox - INPUT_PAD - centre;
-      const sx = m.a * u + m.b * v + m.tx + centre;
-      const sy = m.c * u + m.d * v + m.ty + centre;
+      const sx = m.a * u + rowX;
+      const sy = m.c * u + rowY;
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
-      const fx = sx - x0;
-      const fy = sy - y0;
-      const p =
-        (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
-        fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+      let p = 0;
+      if (x0 >= -1 && y0 >= -1 && x0 <= last && y0 <= last) {
+        const fx = sx - x0;
+        const fy = sy - y0;
+        const i = y0 * IMAGE_SIDE + x0;
+        const left = x0 >= 0;
+        const right = x0 < last;
+        const top = y0 >= 0;
+        const bottom = y0 < last;
+        const p00 = top && left ? src[i] : 0;
+        const p01 = top && right ? src[i + 1] : 0;
+        const p10 = bottom && left ? src[i + IMAGE_SIDE] : 0;
+        const p11 = bottom && right ? src[i + IMAGE_SIDE + 1] : 0;
+        p = (1 - fy) * ((1 - fx) * p00 + fx * p01) + fy * ((1 - fx) * p10 + fx * p11);
+      }
       dst[oy * INPUT_SIDE + ox] = -0.1 + (1.275 * p) / 255;
     }
   }

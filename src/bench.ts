@@ -54,10 +54,10 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
   for (const model of models) {
     for (const workers of workerCounts) {
       // Enough samples that no timed step wraps into a second epoch (no evaluation is timed).
-      const limit = batchSize * ((o.warmup ?? 5) + runs * steps + 1);
+      const limit = batchSize * ((o.warmup ?? 10) + runs * steps + 1);
       const trainer = await createTrainer({ model, workers, batchSize, kernels, data, limit, epochs: 1 });
       try {
-        for (let k = 0; k < (o.warmup ?? 5); k++) await trainer.runStep();
+        for (let k = 0; k < (o.warmup ?? 10); k++) await trainer.runStep();
         const rates: number[] = [];
         for (let r = 0; r < runs; r++) {
           const t0 = performance.now();

@@ -61,17 +61,19 @@ function tensorsOf(layout: Layout, region: Float32Array): NamedTensor[] {
 
 function writeAtomically(path: string, bytes: Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
   } catch (e) {
-    closeSync(fd);
     rmSync(tmp, { force: true });
-    throw e;
+    throw new Error(`cannot save ${path}: ${(e as Error).message}`, { cause: e });
   }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 /** Saves weights and momentum (layout order) with their metadata; returns the two paths. */

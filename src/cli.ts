@@ -31,6 +31,12 @@ const models = (v: string) =>
     return m as ModelName;
   });
 
+// `lenet5 ... | head` closes stdout early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const cores = availableParallelism();
 const program = new Command('lenet5')
   .description('Train LeNet-5 on MNIST with every core: Piscina workers, tfjs-core gradients, deterministic averaging.')

@@ -118,8 +118,9 @@ export function initParam(spec: ModelSpec, index: number, seed: number, out: Flo
 
 // ---- forward and loss, on tfjs-core ------------------------------------------------------------
 
-/** The paper's activation f(a) = 1.7159 tanh(2a/3). */
-const squash = (a: tf.Tensor) => tf.mul(tf.tanh(tf.mul(a, 2 / 3)), 1.7159);
+/** The paper's activation f(a) = A tanh(S a). */
+export const F_A = 1.7159;
+export const F_S = 2 / 3;
 
 /** OIHW (PyTorch) -> HWIO (tfjs conv filter). */
 const hwio = (w: tf.Tensor) => tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D;
@@ -140,25 +141,35 @@ export type Params = Readonly<Record<string, tf.Tensor>>;
 /**
  * x: [n, 32, 32, 1] -> scores [n, 10]. For lenet5 the scores are the RBF penalties
  * y_i = sum_j (f6_j - c_ij)^2 (lower is better); for lenet5-softmax, logits (higher is better).
+ *
+ * Each layer computes f(W x + b) = A tanh(S (W x + b)). The constants are folded into the small
+ * tensors instead of the large activations: the layer keeps t = tanh((S W) x + S b), and the
+ * next layer, which sees A t (pooling and convolution are linear), uses A W' in place of W'.
+ * The function is the paper's; the scalar multiplies just touch thousands of weights instead of
+ * the n x 28 x 28 x 6 activations (test/gradients.test.ts checks it against a direct float64
+ * implementation).
  */
 export function forward(spec: ModelSpec, p: Params, x: tf.Tensor4D): tf.Tensor2D {
   const n = x.shape[0];
   if (x.shape[1] !== INPUT_SIDE || x.shape[2] !== INPUT_SIDE || x.shape[3] !== 1) {
     throw new Error(`input must be [n, ${INPUT_SIDE}, ${INPUT_SIDE}, 1], got [${x.shape.join(', ')}]`);
   }
-  const c3w = spec.name === 'lenet5' ? tf.mul(p['c3.weight'], tf.reshape(p['c3.mask'], [16, 6, 1, 1])) : p['c3.weight'];
-  const c1 = squash(conv(x, p['c1.weight'], p['c1.bias'])) as tf.Tensor4D; //  [n, 28, 28, 6]
-  const s2 = pool(c1); //                                                       [n, 14, 14, 6]
-  const c3 = squash(conv(s2, c3w, p['c3.bias'])) as tf.Tensor4D; //            [n, 10, 10, 16]
-  const s4 = pool(c3); //                                                       [n, 5, 5, 16]
-  const c5 = tf.reshape(squash(conv(s4, p['c5.weight'], p['c5.bias'])), [n, 120]) as tf.Tensor2D;
-  const f6 = squash(dense(c5, p['f6.weight'], p['f6.bias'])) as tf.Tensor2D; // [n, 84]
-  if (spec.name === 'lenet5-softmax') return dense(f6, p['out.weight'], p['out.bias']); // [n, 10]
-  // sum_j (x_j - c_ij)^2 = |x|^2 - 2 x.c_i + |c_i|^2: [n, 1] + [n, 10] + [1, 10]
+  const AS = F_A * F_S;
+  const c3Gate = spec.name === 'lenet5' ? tf.mul(tf.reshape(p['c3.mask'], [16, 6, 1, 1]), AS) : AS;
+  const bias = (name: string) => tf.mul(p[name], F_S);
+  const c1 = tf.tanh(conv(x, tf.mul(p['c1.weight'], F_S), bias('c1.bias'))); //               [n, 28, 28, 6]
+  const s2 = pool(c1); //                                                                   [n, 14, 14, 6]
+  const c3 = tf.tanh(conv(s2, tf.mul(p['c3.weight'], c3Gate), bias('c3.bias'))); //           [n, 10, 10, 16]
+  const s4 = pool(c3); //                                                                   [n, 5, 5, 16]
+  const c5 = tf.tanh(conv(s4, tf.mul(p['c5.weight'], AS), bias('c5.bias'))); //              [n, 1, 1, 120]
+  const f6 = tf.tanh(dense(tf.reshape(c5, [n, 120]), tf.mul(p['f6.weight'], AS), bias('f6.bias'))); // [n, 84]
+  if (spec.name === 'lenet5-softmax') return dense(f6, tf.mul(p['out.weight'], F_A), p['out.bias']); // [n, 10]
+  // sum_j (x_j - c_ij)^2 = |x|^2 - 2 x.c_i + |c_i|^2 with x = A f6: [n, 1] + [n, 10] + [1, 10]
   const c = p['rbf.centers'] as tf.Tensor2D;
-  const xx = tf.sum(tf.square(f6), 1, true);
+  const out = tf.mul(f6, F_A) as tf.Tensor2D;
+  const xx = tf.sum(tf.square(out), 1, true);
   const cc = tf.reshape(tf.sum(tf.square(c), 1), [1, NUM_CLASSES]);
-  return tf.add(tf.add(xx, cc), tf.mul(tf.matMul(f6, c, false, true), -2)) as tf.Tensor2D;
+  return tf.add(tf.add(xx, cc), tf.mul(tf.matMul(out, c, false, true), -2)) as tf.Tensor2D;
 }
 
 /**
@@ -169,9 +180,10 @@ export function forward(spec: ModelSpec, p: Params, x: tf.Tensor4D): tf.Tensor2D
 export function sampleLoss(spec: ModelSpec, scores: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Tensor1D {
   const picked = tf.sum(tf.mul(scores, oneHot), 1);
   if (spec.name === 'lenet5-softmax') return tf.sub(tf.logSumExp(scores, 1), picked) as tf.Tensor1D;
-  const n = scores.shape[0];
-  const competitors = tf.concat([tf.fill([n, 1], -spec.j!), tf.neg(scores)], 1);
-  return tf.add(picked, tf.logSumExp(competitors, 1)) as tf.Tensor1D;
+  // log(e^-j + sum_i e^-y_i) = L + log(1 + e^(-j - L)) with L = logsumexp(-y): stable, and no
+  // concatenated [n, 11] tensor.
+  const L = tf.logSumExp(tf.neg(scores), 1);
+  return tf.add(tf.add(picked, L), tf.softplus(tf.sub(-spec.j!, L))) as tf.Tensor1D;
 }
 
 /** The predicted class of each sample from scores [n, 10] (argmin for RBF penalties, else argmax). */

@@ -14,6 +14,8 @@ export function learningRateAt(s: Schedule, epoch: number): number {
   return s.learningRate * Math.pow(s.lrDecay, Math.floor(epoch / s.lrDecayEvery));
 }
 
+let scratch = new Float64Array(0); // the float64 accumulator, reused across steps
+
 /**
  * grad = sum over s = 0..S-1, in that order, of (n_s / n) slot_s, where n_s is micro-batch s's
  * sample count (0 for an unused slot) and n their sum: each slot holds its micro-batch's mean-loss
@@ -22,16 +24,23 @@ export function learningRateAt(s: Schedule, epoch: number): number {
  */
 export function averageSlots(store: ParamStore, counts: readonly number[]): boolean {
   const n = counts.reduce((a, b) => a + b, 0);
-  const used = counts.map((c, s) => [s, c / n] as const).filter(([, w]) => w > 0);
-  const slots = used.map(([s]) => store.slot(s));
-  const weights = used.map(([, w]) => w);
   const g = store.grad;
+  if (scratch.length !== g.length) scratch = new Float64Array(g.length);
+  const acc = scratch;
+  acc.fill(0);
+  // Slot by slot, in index order: acc[i] ends as ((0 + w_0 s_0[i]) + w_1 s_1[i]) + ..., the same
+  // float64 sum, term for term, whatever thread filled which slot.
+  for (let s = 0; s < counts.length; s++) {
+    if (counts[s] === 0) continue;
+    const w = counts[s] / n;
+    const slot = store.slot(s);
+    for (let i = 0; i < acc.length; i++) acc[i] += w * slot[i];
+  }
   let finite = true;
-  for (let i = 0; i < g.length; i++) {
-    let sum = 0;
-    for (let k = 0; k < slots.length; k++) sum += weights[k] * slots[k][i];
-    g[i] = sum;
-    if (!Number.isFinite(sum)) finite = false;
+  for (let i = 0; i < acc.length; i++) {
+    const v = acc[i];
+    g[i] = v;
+    if (v - v !== 0) finite = false; // NaN or +-Infinity
   }
   return finite;
 }

@@ -39,7 +39,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   }
   const workers = flags.workers ?? [...new Set([1, availableParallelism()])];
   if (!flags.json) {
-    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after 5 warm-up steps; samples/s median [min, max]`);
+    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after 10 warm-up steps; samples/s median [min, max]`);
   }
   const results = await bench({
     models: flags.models,

@@ -4,8 +4,35 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { FAST_KERNELS, initFastKernels } from './index.js';
+import { escape, held, released } from './buffers.js';
 
 export const FAST_BACKEND = 'lenet5-fast';
+
+/** MathBackendCPU, plus the bookkeeping that lets kernels reuse disposed outputs (buffers.ts). */
+class FastBackend extends MathBackendCPU {
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
+    held(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: tf.DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    held(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
+    const values = super.readSync(dataId);
+    escape(values);
+    return values;
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const deleted = super.disposeData(dataId, force);
+    if (deleted && values && !this.data.has(dataId)) released(values);
+    return deleted;
+  }
+}
 
 let registered: Promise<string> | null = null;
 
@@ -15,7 +42,7 @@ export function registerFastBackend(): Promise<string> {
     await initFastKernels();
     const mine = new Set(FAST_KERNELS.map((k) => k.kernelName));
     // Priority 0: below tfjs's own cpu (1), so tfjs never picks it unless asked.
-    tf.registerBackend(FAST_BACKEND, () => new MathBackendCPU(), 0);
+    tf.registerBackend(FAST_BACKEND, () => new FastBackend(), 0);
     for (const k of tf.getKernelsForBackend('cpu')) {
       if (!mine.has(k.kernelName)) tf.registerKernel({ ...k, backendName: FAST_BACKEND });
     }

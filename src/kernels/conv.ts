@@ -7,9 +7,12 @@
 //   input grad      dcols[P, K] = dy[P, O] W[K, O]^T,  dx = col2im(dcols)
 // The GEMM vectorises along its N dimension, which must be a multiple of 4: O and K are padded
 // (with zero columns) when they are not, and the padding is dropped from the results.
+// One input channel (C1) takes a direct path instead (conv1Planar, conv1Filter): there im2col
+// would write 25 floats per output pixel, several MB a step, for a tiny GEMM.
 import * as tf from '@tensorflow/tfjs-core';
 import { Arena, kernels } from './wasm.js';
-import { copyRows, output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+import { copyOut, copyRows, output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+import { take } from './buffers.js';
 
 type Conv2DAttrs = { strides: number | [number, number]; pad: unknown; dataFormat: string; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
 
@@ -37,8 +40,18 @@ function conv2D(args: KernelArgs): tf.TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
   const P = n * info.outHeight * info.outWidth;
   const K = kh * kw * c;
-  const oPad = roundUp4(o);
   const arena = new Arena();
+  const wk = kernels();
+  if (c === 1 && info.outWidth % 4 === 0) {
+    const xp = arena.put(values(args, x));
+    const fp = arena.put(values(args, filter));
+    const planar = arena.alloc(P * o);
+    const yp = arena.alloc(P * o);
+    wk.conv1Planar(xp, n, h, w, fp, kh, kw, o, planar);
+    wk.interleave(planar, P, o, yp, 0);
+    return output(args, info.outShape, copyOut(arena.f32(yp, P * o)));
+  }
+  const oPad = roundUp4(o);
   const xp = arena.put(values(args, x));
   const cols = arena.alloc(P * K);
   const wp = arena.alloc(K * oPad);
@@ -46,10 +59,9 @@ function conv2D(args: KernelArgs): tf.TensorInfo {
   const W = arena.f32(wp, K * oPad);
   W.fill(0);
   copyRows(values(args, filter), o, W, oPad, K, o);
-  const wk = kernels();
   wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
   wk.gemm(P, oPad, K, cols, K, 1, wp, oPad, yp, oPad, 0);
-  const y = new Float32Array(P * o);
+  const y = take(P * o);
   copyRows(arena.f32(yp, P * oPad), oPad, y, o, P, o);
   return output(args, info.outShape, y);
 }
@@ -62,8 +74,18 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
   const P = n * info.outHeight * info.outWidth;
   const K = kh * kw * c;
-  const oPad = roundUp4(o);
   const arena = new Arena();
+  const wk = kernels();
+  if (c === 1 && info.outWidth % 4 === 0) {
+    const xp = arena.put(values(args, x));
+    const dyp = arena.put(values(args, dy));
+    const planar = arena.alloc(P * o);
+    const dwp = arena.alloc(K * o);
+    wk.interleave(planar, P, o, dyp, 1);
+    wk.conv1Filter(xp, n, h, w, planar, kh, kw, o, dwp);
+    return output(args, attrs.filterShape, copyOut(arena.f32(dwp, K * o)));
+  }
+  const oPad = roundUp4(o);
   const xp = arena.put(values(args, x));
   const cols = arena.alloc(P * K);
   const dyp = arena.alloc(P * oPad);
@@ -71,11 +93,10 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const D = arena.f32(dyp, P * oPad);
   if (oPad !== o) D.fill(0);
   copyRows(values(args, dy), o, D, oPad, P, o);
-  const wk = kernels();
   wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
   // A = cols^T: element (k, p) at cols + 4 (p K + k), i.e. row stride 1, column stride K.
   wk.gemm(K, oPad, P, cols, 1, K, dyp, oPad, dwp, oPad, 0);
-  const dW = new Float32Array(K * o);
+  const dW = take(K * o);
   copyRows(arena.f32(dwp, K * oPad), oPad, dW, o, K, o);
   return output(args, attrs.filterShape, dW);
 }
@@ -100,7 +121,7 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const wk = kernels();
   wk.gemm(P, kPad, o, dyp, o, 1, wtp, kPad, dcols, kPad, 0);
   wk.col2im(dcols, kPad, n, h, w, c, kh, kw, dxp);
-  return output(args, attrs.inputShape, arena.f32(dxp, n * h * w * c).slice());
+  return output(args, attrs.inputShape, copyOut(arena.f32(dxp, n * h * w * c)));
 }
 
 export const CONV_KERNELS: FastKernel[] = [

@@ -2,6 +2,7 @@
 // Other pooling configurations go to the stock kernels.
 import * as tf from '@tensorflow/tfjs-core';
 import { output, stock, values, type FastKernel, type KernelArgs } from './util.js';
+import { take } from './buffers.js';
 
 type PoolAttrs = { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
 
@@ -22,7 +23,7 @@ function avgPool(args: KernelArgs): tf.TensorInfo {
   if (!info) return stock('AvgPool', args) as tf.TensorInfo;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const v = values(args, x);
-  const out = new Float32Array(n * oh * ow * c);
+  const out = take(n * oh * ow * c);
   let o = 0;
   for (let s = 0; s < n; s++)
     for (let y = 0; y < oh; y++)
@@ -40,7 +41,8 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   if (!info) return stock('AvgPoolGrad', args) as tf.TensorInfo;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const g = values(args, dy);
-  const dx = new Float32Array(n * h * w * c); // rows/cols beyond 2*oh, 2*ow (odd sizes) get 0
+  const dx = take(n * h * w * c);
+  if (h !== 2 * oh || w !== 2 * ow) dx.fill(0); // odd sizes: the last row/column gets no gradient
   let o = 0;
   for (let s = 0; s < n; s++)
     for (let y = 0; y < oh; y++)

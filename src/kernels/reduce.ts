@@ -3,6 +3,7 @@
 // -> [c]) or trailing ones (row sums), which are flat loops. Sums accumulate in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import { output, sizeOf, stock, values, type FastKernel, type KernelArgs } from './util.js';
+import { take } from './buffers.js';
 
 function sum(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs;
@@ -19,7 +20,7 @@ function sum(args: KernelArgs): tf.TensorInfo {
   const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept;
   const outer = leading ? sizeOf(x.shape.slice(0, k)) : sizeOf(kept);
   const inner = leading ? sizeOf(kept) : sizeOf(x.shape.slice(rank - k));
-  const out = new Float32Array(leading ? inner : outer);
+  const out = take(leading ? inner : outer);
   if (leading) {
     const acc = new Float64Array(inner);
     for (let r = 0; r < outer; r++) {
@@ -38,6 +39,17 @@ function sum(args: KernelArgs): tf.TensorInfo {
   return output(args, shape, out);
 }
 
+/** out (row-major over d0..d3) gathers v at a s0 + b s1 + c s2 + d s3; scalar arguments keep the loop monomorphic. */
+function permute4(v: Float32Array, out: Float32Array, d0: number, d1: number, d2: number, d3: number, s0: number, s1: number, s2: number, s3: number): void {
+  let o = 0;
+  for (let a = 0; a < d0; a++)
+    for (let b = 0; b < d1; b++)
+      for (let c = 0; c < d2; c++) {
+        let i = a * s0 + b * s1 + c * s2;
+        for (let d = 0; d < d3; d++, i += s3) out[o++] = v[i];
+      }
+}
+
 /** out[o_0, .., o_{r-1}] = x[i] with i_perm[k] = o_k; up to rank 4 (padded with leading 1s). */
 function transpose(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs;
@@ -53,14 +65,8 @@ function transpose(args: KernelArgs): tf.TensorInfo {
   const pad = 4 - rank;
   const dims = [...new Array<number>(pad).fill(1), ...perm.map((p) => x.shape[p])];
   const st = [...new Array<number>(pad).fill(0), ...perm.map((p) => inStrides[p])];
-  const out = new Float32Array(v.length);
-  let o = 0;
-  for (let a = 0; a < dims[0]; a++)
-    for (let b = 0; b < dims[1]; b++)
-      for (let c = 0; c < dims[2]; c++) {
-        const base = a * st[0] + b * st[1] + c * st[2];
-        for (let d = 0; d < dims[3]; d++) out[o++] = v[base + d * st[3]];
-      }
+  const out = take(v.length);
+  permute4(v, out, dims[0], dims[1], dims[2], dims[3], st[0], st[1], st[2], st[3]);
   return output(args, perm.map((p) => x.shape[p]), out);
 }
 

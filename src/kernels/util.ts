@@ -2,6 +2,7 @@
 // stock cpu kernel for any case a fast kernel does not handle (so the fast backend is complete).
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { take } from './buffers.js';
 
 export type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
 export type FastKernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] };
@@ -17,6 +18,13 @@ export function values(args: KernelArgs, t: tf.TensorInfo): Float32Array {
 
 export function output(args: KernelArgs, shape: number[], vals: Float32Array): tf.TensorInfo {
   return cpu(args).makeTensorInfo(shape, 'float32', vals);
+}
+
+/** A recycled output array (buffers.ts) holding a copy of `src`. */
+export function copyOut(src: Float32Array): Float32Array {
+  const out = take(src.length);
+  out.set(src);
+  return out;
 }
 
 /** Runs the stock tfjs-backend-cpu kernel of the same name. */

@@ -10,6 +10,10 @@ export interface KernelExports {
   gemm(M: number, N: number, K: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   im2col(x: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, cols: number, ldk: number): void;
   col2im(cols: number, ldk: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, dx: number): void;
+  tanh(x: number, y: number, n: number): void;
+  conv1Planar(x: number, n: number, h: number, w: number, f: number, kh: number, kw: number, o: number, planar: number): void;
+  interleave(planar: number, P: number, o: number, nhwc: number, toPlanar: number): void;
+  conv1Filter(x: number, n: number, h: number, w: number, dy: number, kh: number, kw: number, o: number, dw: number): void;
 }
 
 let wasm: KernelExports | null = null;

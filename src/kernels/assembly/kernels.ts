@@ -172,3 +172,118 @@ export function col2im(cols: usize, ldk: i32, n: i32, h: i32, w: i32, ch: i32, k
     }
   }
 }
+
+// ---- tanh --------------------------------------------------------------------------------------
+// y = tanh(x) for n floats (n rounded up to a multiple of 4: every value takes the same SIMD path,
+// so a value's result does not depend on its position). With a = min(|x|, 9) (tanh(9) rounds to
+// 1 in float32) and em1 = exp(2a) - 1: tanh(a) = em1 / (em1 + 2), sign restored from x.
+// exp(2a) - 1 = 2^k (q + 1) - 1 = 2^k q + (2^k - 1), with k = round(2a / ln 2), r = 2a - k ln 2
+// (|r| <= ln2 / 2, ln 2 split in two so that k ln2_hi is exact) and q = e^r - 1 by its Taylor
+// series to r^7 (truncation < 2^-27 relative). Computing e^r - 1 directly keeps small |x|
+// accurate: no 1 - (something near 1) cancellation. Accuracy: a few float32 ulp.
+
+export function tanh(x: usize, y: usize, n: i32): void {
+  const one = f32x4.splat(1);
+  const two = f32x4.splat(2);
+  const cap = f32x4.splat(9);
+  const log2e = f32x4.splat(1.4426950408889634);
+  const ln2hi = f32x4.splat(0.693145751953125);
+  const ln2lo = f32x4.splat(1.428606765330187e-6);
+  const c2 = f32x4.splat(1.0 / 2), c3 = f32x4.splat(1.0 / 6), c4 = f32x4.splat(1.0 / 24);
+  const c5 = f32x4.splat(1.0 / 120), c6 = f32x4.splat(1.0 / 720), c7 = f32x4.splat(1.0 / 5040);
+  const signMask = i32x4.splat(0x80000000);
+  const bias = i32x4.splat(127);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const a = f32x4.min(f32x4.abs(v), cap);
+    const t2 = f32x4.add(a, a);
+    const k = f32x4.nearest(f32x4.mul(t2, log2e));
+    const r = f32x4.sub(f32x4.sub(t2, f32x4.mul(k, ln2hi)), f32x4.mul(k, ln2lo));
+    let p = f32x4.add(c6, f32x4.mul(r, c7));
+    p = f32x4.add(c5, f32x4.mul(r, p));
+    p = f32x4.add(c4, f32x4.mul(r, p));
+    p = f32x4.add(c3, f32x4.mul(r, p));
+    p = f32x4.add(c2, f32x4.mul(r, p));
+    p = f32x4.add(one, f32x4.mul(r, p));
+    const q = f32x4.mul(r, p); // e^r - 1
+    const s = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), bias), 23); // 2^k as float bits
+    const em1 = f32x4.add(f32x4.mul(s, q), f32x4.sub(s, one));
+    const t = f32x4.div(em1, f32x4.add(em1, two));
+    v128.store(y + o, v128.or(t, v128.and(v, signMask)));
+  }
+}
+
+// ---- direct convolution with one input channel (C1) ------------------------------------------------
+// With a single input channel im2col would write 25 floats per output pixel; these read the image
+// rows in place instead. SIMD runs along x: four neighbouring output pixels at once, which reads
+// four consecutive input pixels (contiguous, as there is one channel). Requires (w - kw + 1) % 4 == 0.
+
+/** planar[o][p] = sum_{ky,kx} x[s, oy+ky, ox+kx] f[ky, kx, o] for p = (s, oy, ox). */
+export function conv1Planar(x: usize, n: i32, h: i32, w: i32, f: usize, kh: i32, kw: i32, o: i32, planar: usize): void {
+  const oh = h - kh + 1, ow = w - kw + 1;
+  const P = n * oh * ow;
+  for (let c = 0; c < o; c++) {
+    let out = planar + (<usize>(c * P) << 2);
+    for (let s = 0; s < n; s++) {
+      for (let oy = 0; oy < oh; oy++) {
+        const row = x + (<usize>((s * h + oy) * w) << 2);
+        for (let ox = 0; ox < ow; ox += 4) {
+          let acc = f32x4.splat(0);
+          for (let ky = 0; ky < kh; ky++) {
+            const xr = row + (<usize>(ky * w + ox) << 2);
+            const fr = f + (<usize>(ky * kw * o + c) << 2);
+            for (let kx = 0; kx < kw; kx++) {
+              acc = f32x4.add(acc, f32x4.mul(v128.load(xr + (<usize>kx << 2)), v128.load32_splat(fr + (<usize>(kx * o) << 2))));
+            }
+          }
+          v128.store(out, acc);
+          out += 16;
+        }
+      }
+    }
+  }
+}
+
+/** nhwc[p, c] = planar[c][p] for P pixels and o channels; the reverse copy with `toPlanar`. */
+export function interleave(planar: usize, P: i32, o: i32, nhwc: usize, toPlanar: i32): void {
+  for (let c = 0; c < o; c++) {
+    const plane = planar + (<usize>(c * P) << 2);
+    for (let p = 0; p < P; p++) {
+      const a = plane + (<usize>p << 2);
+      const b = nhwc + (<usize>(p * o + c) << 2);
+      if (toPlanar) store<f32>(a, load<f32>(b));
+      else store<f32>(b, load<f32>(a));
+    }
+  }
+}
+
+/**
+ * dw[ky, kx, c] = sum over p = (s, oy, ox) of x[s, oy+ky, ox+kx] dy[c][p] (dy planar). Each
+ * sample's sum is formed in registers, then added to the total in sample order.
+ */
+export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32, kw: i32, o: i32, dw: usize): void {
+  const oh = h - kh + 1, ow = w - kw + 1;
+  const P = n * oh * ow;
+  for (let c = 0; c < o; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        let total = f32x4.splat(0);
+        let g = dy + (<usize>(c * P) << 2);
+        for (let s = 0; s < n; s++) {
+          let acc = f32x4.splat(0);
+          for (let oy = 0; oy < oh; oy++) {
+            const xr = x + (<usize>((s * h + oy + ky) * w + kx) << 2);
+            for (let ox = 0; ox < ow; ox += 4) {
+              acc = f32x4.add(acc, f32x4.mul(v128.load(xr + (<usize>ox << 2)), v128.load(g)));
+              g += 16;
+            }
+          }
+          total = f32x4.add(total, acc);
+        }
+        const sum = (f32x4.extract_lane(total, 0) + f32x4.extract_lane(total, 1)) + (f32x4.extract_lane(total, 2) + f32x4.extract_lane(total, 3));
+        store<f32>(dw + (<usize>((ky * kw + kx) * o + c) << 2), sum);
+      }
+    }
+  }
+}

@@ -1,0 +1,130 @@
+// The `lenet5` command as users run it: the built dist/cli.js in a child process.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { describe, expect, test } from 'vitest';
+import { loadMnist } from '../src/mnist-files.js';
+import { readCheckpoint } from '../src/checkpoint.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cwd = mkdtempSync(join(tmpdir(), 'lenet5-cli-'));
+const lenet5 = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+const jsonLines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l));
+
+describe('lenet5 train --json', () => {
+  test('prints only JSON lines (step, epoch, done), ending with the weights hash; eval agrees', () => {
+    const out = join(cwd, 'json-run');
+    const r = lenet5('train', '--model', 'lenet5-softmax', '--limit', '640', '--epochs', '2', '--lr', '0.2', '--json', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    const events = jsonLines(r.stdout);
+    expect(events.filter((e) => e.type === 'step')).toHaveLength(20);
+    expect(events.filter((e) => e.type === 'epoch').map((e) => e.epoch)).toEqual([1, 2]);
+    const done = events.at(-1);
+    expect(done).toMatchObject({ type: 'done', step: 20, reason: 'completed' });
+    expect(done.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
+    // The run folder: checkpoint pair, one metrics record per step and per epoch (and done), a plot.
+    const metrics = jsonLines(readFileSync(join(out, 'metrics.jsonl'), 'utf8'));
+    expect(metrics).toEqual(events);
+    expect(readFileSync(join(out, 'training.svg'), 'utf8')).toMatch(/^<svg[\s\S]*test error after each epoch[\s\S]*<\/svg>$/);
+    expect(existsSync(join(out, 'model.optim.safetensors'))).toBe(true);
+    // eval of the saved checkpoint reports the same test error as the end of training.
+    const ev = lenet5('eval', join(out, 'model.safetensors'), '--json');
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(jsonLines(ev.stdout)[0]).toMatchObject({ type: 'eval', testError: done.testError, testLoss: done.testLoss, weightsSha256: done.weightsSha256, step: 20 });
+  });
+
+  test('--init resumes: 5 steps, then on to 12, equals 12 straight (same hash printed)', () => {
+    const base = ['train', '--limit', '640', '--json'];
+    const straight = jsonLines(lenet5(...base, '--steps', '12', '--out', join(cwd, 'straight')).stdout).at(-1);
+    const half = lenet5(...base, '--steps', '5', '--seed', '1', '--save', join(cwd, 'half.safetensors'), '--out', join(cwd, 'half'));
+    expect(half.status, half.stderr).toBe(0);
+    const resumed = lenet5('train', '--init', join(cwd, 'half.safetensors'), '--steps', '12', '--json', '--out', join(cwd, 'resumed'));
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const done = jsonLines(resumed.stdout).at(-1);
+    expect(done.step).toBe(12);
+    expect(done.weightsSha256).toBe(straight.weightsSha256);
+  });
+});
+
+describe('human output', () => {
+  test('ends with the test error, wall time, checkpoint path and weights hash', () => {
+    const r = lenet5('train', '--limit', '320', '--steps', '3', '--out', join(cwd, 'human'));
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.at(-5)).toMatch(/^test error \d+\.\d\d% \([\d,]+ of 10,000\), test loss \d+\.\d{4}$/);
+    expect(lines.at(-4)).toMatch(/^wall time \d+s$/);
+    expect(lines.at(-3)).toBe(`checkpoint ${join(cwd, 'human', 'model.safetensors')}`);
+    expect(lines.at(-1)).toMatch(/^weights sha256: [0-9a-f]{64}$/);
+  });
+
+  test('Ctrl-C stops after the current step, saves a loadable checkpoint, exits 130', async () => {
+    const out = join(cwd, 'interrupted');
+    const child = spawn(process.execPath, [CLI, 'train', '--model', 'lenet5-softmax', '--json', '--out', out], { cwd });
+    let stdout = '';
+    let sent = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!sent && stdout.includes('"step":3,')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    const done = jsonLines(stdout).at(-1);
+    expect(done).toMatchObject({ type: 'done', reason: 'aborted' });
+    const ckpt = await readCheckpoint(join(out, 'model.safetensors'));
+    expect(ckpt.step).toBe(done.step);
+    expect(ckpt.metadata.weights_sha256).toBe(done.weightsSha256);
+  });
+});
+
+describe('bad input: non-zero exit, one clear line on stderr, no stack trace', () => {
+  const corrupt = join(cwd, 'corrupt.safetensors');
+  writeFileSync(corrupt, 'this is not a checkpoint at all');
+  test.each([
+    [['train', '--data', '/no/such/dir'], /^lenet5: data folder \/no\/such\/dir does not exist/],
+    [['eval', corrupt], /^lenet5: .*corrupt.safetensors: not a valid safetensors checkpoint/],
+    [['train', '--model', 'lenet7'], /^error: option '--model <name>' argument 'lenet7' is invalid. Allowed choices are lenet5, lenet5-softmax./],
+    [['train', '--batch', '0'], /^error: option '--batch <b>' argument '0' is invalid. must be an integer from 1 to 65536./],
+    [['train', '--workers', '0'], /^error: option '--workers <n>' argument '0' is invalid. must be an integer from 1 to 256./],
+    [['train', '--shards', '65', '--batch', '64'], /^lenet5: options.shards \(65\) must not exceed options.batchSize \(64\)/],
+    [['train', '--bogus'], /^error: unknown option '--bogus'/],
+    [['predict', corrupt, join(cwd, 'nope.png')], /^lenet5: image .*nope.png does not exist/],
+  ])('lenet5 %j', (args, message) => {
+    const r = lenet5(...args);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+});
+
+test('lenet5 predict classifies a PNG of any size and colour', () => {
+  const out = join(cwd, 'for-predict');
+  const t = lenet5('train', '--limit', '6400', '--epochs', '2', '--lr', '0.003', '--json', '--out', out); // ~11% test error
+  expect(t.status, t.stderr).toBe(0);
+  // Test image 0 (a 7), drawn 3x larger as dark blue ink on a light yellow page.
+  const mnist = loadMnist();
+  const png = new PNG({ width: 84, height: 90 });
+  for (let y = 0; y < 90; y++)
+    for (let x = 0; x < 84; x++) {
+      const v = mnist.test.images[Math.min(27, Math.floor(y / 3)) * 28 + Math.floor(x / 3)] / 255;
+      const i = 4 * (y * 84 + x);
+      png.data.set([Math.round(250 - 230 * v), Math.round(245 - 225 * v), Math.round(210 - 90 * v), 255], i);
+    }
+  const image = join(cwd, 'seven.png');
+  writeFileSync(image, PNG.sync.write(png));
+  const r = lenet5('predict', join(out, 'model.safetensors'), image, '--json');
+  expect(r.status, r.stderr).toBe(0);
+  const p = jsonLines(r.stdout)[0];
+  expect(p.digit).toBe(7);
+  expect(p.probabilities).toHaveLength(10);
+  expect(p.probabilities[7]).toBe(Math.max(...p.probabilities));
+  const human = lenet5('predict', join(out, 'model.safetensors'), image);
+  expect(human.stdout.split('\n')[0]).toBe(`${image}: 7`);
+}, 300_000);
