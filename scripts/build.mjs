@@ -41,7 +41,12 @@ log(`wasm kernels (${readFileSync(wasmFile).length} bytes) in ${Date.now() - t} 
 t = Date.now();
 await build({
   absWorkingDir: root,
-  entryPoints: { index: 'src/index.ts', cli: 'src/cli.ts', 'workers/piscina-worker': 'workers/piscina-worker.ts' },
+  entryPoints: {
+    index: 'src/index.ts',
+    cli: 'src/cli.ts',
+    'workers/piscina-worker': 'workers/piscina-worker.ts',
+    'workers/comlink-node-worker': 'workers/comlink-node-worker.ts',
+  },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -53,6 +58,19 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   banner: { js: "import { createRequire as __lenet5CreateRequire } from 'node:module'; const require = __lenet5CreateRequire(import.meta.url);" },
+});
+// The browser demo (npm run demo): its page script and its Comlink Web Worker.
+await build({
+  absWorkingDir: root,
+  entryPoints: { main: 'demo/main.ts', 'comlink-worker': 'workers/comlink-worker.ts' },
+  outdir: 'dist/demo',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  mainFields: ['module', 'browser', 'main'],
+  sourcemap: true,
+  logLevel: 'warning',
 });
 log(`bundles in ${Date.now() - t} ms`);
 

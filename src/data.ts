@@ -8,6 +8,14 @@ export const NUM_CLASSES = 10;
 export const IDX_IMAGES_MAGIC = 2051; // 0x00000803: unsigned bytes, 3 dimensions
 export const IDX_LABELS_MAGIC = 2049; // 0x00000801: unsigned bytes, 1 dimension
 
+/** The standard names of the four IDX files (each may also be stored gzipped, name + .gz). */
+export const IDX_FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+} as const;
+
 /** LeCun et al. 1998: pixel p in 0..255 maps to -0.1 + 1.275 p / 255 (background -0.1, ink 1.175). */
 export const PIXEL_VALUE: Float32Array = (() => {
   const t = new Float32Array(256);

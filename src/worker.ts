@@ -149,3 +149,23 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
     },
   };
 }
+
+/** What a message-based worker (Comlink) exposes: init once, then run tasks. */
+export interface WorkerApi {
+  init(init: WorkerInit): Promise<void>;
+  run(task: Task): Result;
+}
+
+export function workerApi(): WorkerApi {
+  let worker: GradientWorker | null = null;
+  return {
+    async init(init) {
+      if (worker) throw new Error('this worker is already initialised');
+      worker = await createWorker(init);
+    },
+    run(task) {
+      if (!worker) throw new Error('task before init: the pool must call init() first');
+      return worker.run(task);
+    },
+  };
+}

@@ -1,0 +1,264 @@
+// The browser demo: the same coordinator as Node, over Web Workers driven with Comlink.
+// URL parameters prefill the form (model, workers, batch, seed, epochs, steps, limit) and
+// `autostart=1` starts at once; window.__lenet5 exposes progress for the end-to-end test.
+import { Coordinator, type TrainEvent } from '../src/coordinator.js';
+import { datasetFromIdx, IDX_FILES, IMAGE_SIDE, NUM_CLASSES, type Mnist } from '../src/data.js';
+import { toMnistDigit } from '../src/digit-image.js';
+import { resolveOptions, type TrainerOptions } from '../src/options.js';
+import { createComlinkPool } from '../src/pools/comlink.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const input = (id: string) => $<HTMLInputElement>(id);
+const status = (s: string) => ($('status').textContent = s);
+
+interface DemoState {
+  losses: number[];
+  testErrors: number[];
+  done: boolean;
+  hash: string | null;
+  error: string | null;
+  predictions: number;
+}
+const state: DemoState = { losses: [], testErrors: [], done: false, hash: null, error: null, predictions: 0 };
+(window as unknown as { __lenet5: DemoState }).__lenet5 = state;
+
+const browserPool = createComlinkPool(() => {
+  const worker = new Worker(new URL('./comlink-worker.js', import.meta.url), { type: 'module' });
+  return {
+    endpoint: worker,
+    terminate: () => worker.terminate(),
+    onDeath: (callback) => worker.addEventListener('error', (e) => callback(new Error(e.message || 'a worker failed to load'))),
+  };
+});
+
+async function loadMnist(): Promise<Mnist> {
+  const get = async (name: string) => {
+    const res = await fetch(`./mnist/${name}`);
+    if (!res.ok) throw new Error(`GET /mnist/${name}: ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+  const [ti, tl, ei, el] = await Promise.all(
+    [IDX_FILES.trainImages, IDX_FILES.trainLabels, IDX_FILES.testImages, IDX_FILES.testLabels].map(get),
+  );
+  return {
+    train: datasetFromIdx(ti, IDX_FILES.trainImages, tl, IDX_FILES.trainLabels),
+    test: datasetFromIdx(ei, IDX_FILES.testImages, el, IDX_FILES.testLabels),
+  };
+}
+
+// ---- chart: loss per step (log scale, left) and test error per epoch (right, red) ----------------
+function drawChart(stepsPerEpoch: number): void {
+  const canvas = $<HTMLCanvasElement>('chart');
+  const g = canvas.getContext('2d')!;
+  const { width: w, height: h } = canvas;
+  g.clearRect(0, 0, w, h);
+  g.strokeStyle = '#ccc';
+  g.strokeRect(40, 10, w - 90, h - 40);
+  const n = state.losses.length;
+  if (!n) return;
+  const logs = state.losses.map((l) => Math.log10(Math.max(l, 1e-3)));
+  const lo = Math.min(...logs);
+  const hi = Math.max(...logs);
+  const x = (i: number) => 40 + ((w - 90) * i) / Math.max(1, n - 1);
+  const y = (v: number) => 10 + (h - 40) * (1 - (v - lo) / Math.max(1e-9, hi - lo));
+  g.strokeStyle = '#1f77b4';
+  g.beginPath();
+  logs.forEach((v, i) => (i ? g.lineTo(x(i), y(v)) : g.moveTo(x(i), y(v))));
+  g.stroke();
+  g.fillStyle = '#1f77b4';
+  g.fillText(`loss ${state.losses[n - 1].toFixed(3)}`, 44, 24);
+  g.fillText(`${(10 ** hi).toPrecision(3)}`, 2, 18);
+  g.fillText(`${(10 ** lo).toPrecision(3)}`, 2, h - 30);
+  g.fillStyle = '#d62728';
+  state.testErrors.forEach((e, k) => {
+    const px = x((k + 1) * stepsPerEpoch - 1);
+    const py = 10 + (h - 40) * (1 - Math.min(1, e / 0.1));
+    g.fillRect(px - 3, py - 3, 6, 6);
+    g.fillText(`${(100 * e).toFixed(2)}%`, Math.min(px + 4, w - 48), py);
+  });
+  g.fillStyle = '#444';
+  g.fillText('step', w / 2, h - 8);
+  g.fillText('test error (0-10%)', w - 110, 24);
+}
+
+// ---- predictions on test digits -------------------------------------------------------------------
+const GRID = 24;
+async function showTestDigits(c: Coordinator): Promise<void> {
+  const images = c.data.test.images.slice(0, GRID * IMAGE_SIDE * IMAGE_SIDE);
+  const { predicted } = await c.predict(images);
+  const grid = $('digits');
+  grid.textContent = '';
+  for (let k = 0; k < GRID; k++) {
+    const label = c.data.test.labels[k];
+    const cell = document.createElement('div');
+    cell.className = 'digit';
+    cell.dataset.label = String(label);
+    cell.dataset.pred = String(predicted[k]);
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = IMAGE_SIDE;
+    const img = new ImageData(IMAGE_SIDE, IMAGE_SIDE);
+    for (let p = 0; p < IMAGE_SIDE * IMAGE_SIDE; p++) {
+      const v = images[k * IMAGE_SIDE * IMAGE_SIDE + p];
+      img.data.set([v, v, v, 255], 4 * p);
+    }
+    canvas.getContext('2d')!.putImageData(img, 0, 0);
+    const text = document.createElement('div');
+    text.textContent = `${predicted[k]}`;
+    if (predicted[k] !== label) text.className = 'wrong';
+    cell.append(canvas, text);
+    grid.append(cell);
+  }
+  state.predictions++;
+}
+
+// ---- the drawing pad --------------------------------------------------------------------------------
+function setUpPad(classify: (digit: Uint8Array) => void): void {
+  const pad = $<HTMLCanvasElement>('pad');
+  const g = pad.getContext('2d')!;
+  const clear = () => {
+    g.fillStyle = '#000';
+    g.fillRect(0, 0, pad.width, pad.height);
+    $('prediction').textContent = '';
+    $('probs').textContent = '';
+  };
+  clear();
+  let drawing = false;
+  const at = (e: PointerEvent) => {
+    const r = pad.getBoundingClientRect();
+    return [((e.clientX - r.left) * pad.width) / r.width, ((e.clientY - r.top) * pad.height) / r.height];
+  };
+  pad.addEventListener('pointerdown', (e) => {
+    drawing = true;
+    pad.setPointerCapture(e.pointerId);
+    const [x, y] = at(e);
+    g.beginPath();
+    g.moveTo(x, y);
+  });
+  pad.addEventListener('pointermove', (e) => {
+    if (!drawing) return;
+    const [x, y] = at(e);
+    g.strokeStyle = '#fff';
+    g.lineWidth = 14;
+    g.lineCap = g.lineJoin = 'round';
+    g.lineTo(x, y);
+    g.stroke();
+  });
+  pad.addEventListener('pointerup', () => {
+    drawing = false;
+    const { data } = g.getImageData(0, 0, pad.width, pad.height);
+    const gray = new Float32Array(pad.width * pad.height);
+    for (let i = 0; i < gray.length; i++) gray[i] = data[4 * i];
+    classify(toMnistDigit(gray, pad.width, pad.height));
+  });
+  $('clear').addEventListener('click', clear);
+}
+
+function showPrediction(model: string, scores: Float32Array, digit: number): void {
+  const z = Array.from(scores.subarray(0, NUM_CLASSES), (s) => (model === 'lenet5' ? -s : s));
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const total = e.reduce((a, b) => a + b, 0);
+  $('prediction').textContent = String(digit);
+  $('probs').innerHTML = e.map((v, i) => `<div>${i} ${'█'.repeat(Math.round((20 * v) / total)).padEnd(20, '·')} ${((100 * v) / total).toFixed(1)}%</div>`).join('');
+}
+
+// ---- training ------------------------------------------------------------------------------------------
+let coordinator: Coordinator | null = null;
+let stopper: AbortController | null = null;
+let pending: Uint8Array | null = null; // a drawn digit waiting for the step in progress to end
+
+async function classifyPending(): Promise<void> {
+  if (!coordinator || !pending) return;
+  const digit = pending;
+  pending = null;
+  if (digit.every((v) => v === 0)) return;
+  const { scores, predicted } = await coordinator.predict(digit);
+  showPrediction(coordinator.options.model, scores, predicted[0]);
+}
+
+function readOptions(): { options: TrainerOptions; epochs: number; steps?: number } {
+  const num = (id: string) => (input(id).value === '' ? undefined : Number(input(id).value));
+  const workers = num('workers') ?? navigator.hardwareConcurrency;
+  return {
+    options: {
+      model: $<HTMLSelectElement>('model').value as TrainerOptions['model'],
+      workers,
+      shards: workers,
+      batchSize: num('batch'),
+      seed: num('seed'),
+      limit: num('limit'),
+    },
+    epochs: num('epochs') ?? 1,
+    steps: num('steps'),
+  };
+}
+
+async function train(mnist: Mnist): Promise<void> {
+  const { options, epochs, steps } = readOptions();
+  const resolved = resolveOptions({ ...options, epochs }, navigator.hardwareConcurrency);
+  await coordinator?.close();
+  Object.assign(state, { losses: [], testErrors: [], done: false, hash: null, error: null });
+  $('hash').textContent = '-';
+  status(`starting ${resolved.workers} workers…`);
+  coordinator = await new Coordinator(resolved, mnist).start(browserPool);
+  const c = coordinator;
+  stopper = new AbortController();
+  $<HTMLButtonElement>('stop').disabled = false;
+  $<HTMLButtonElement>('start').disabled = true;
+  const started = performance.now();
+  let ev: TrainEvent;
+  for await (ev of c.train({ epochs, steps, signal: stopper.signal })) {
+    if (ev.type === 'step') {
+      state.losses.push(ev.loss);
+      status(`epoch ${ev.epoch + 1}, step ${ev.step}: loss ${ev.loss.toFixed(4)}, ${Math.round(ev.samplesPerSec)} samples/s`);
+      if (ev.step % 10 === 0) drawChart(c.stepsPerEpoch);
+      await classifyPending();
+    } else if (ev.type === 'epoch') {
+      state.testErrors.push(ev.testError);
+      drawChart(c.stepsPerEpoch);
+      await showTestDigits(c);
+    } else {
+      drawChart(c.stepsPerEpoch);
+      await showTestDigits(c);
+      state.hash = ev.weightsSha256;
+      state.done = true;
+      $('hash').textContent = ev.weightsSha256;
+      status(`${ev.reason === 'aborted' ? 'stopped' : 'done'} after ${ev.step} steps in ${((performance.now() - started) / 1000).toFixed(1)} s: test error ${(100 * ev.testError).toFixed(2)}%. Draw a digit!`);
+    }
+  }
+  $<HTMLButtonElement>('stop').disabled = true;
+  $<HTMLButtonElement>('start').disabled = false;
+}
+
+async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  for (const id of ['model', 'workers', 'batch', 'seed', 'epochs', 'steps', 'limit']) {
+    const v = params.get(id);
+    if (v !== null) ($(id) as HTMLInputElement).value = v;
+  }
+  if (!input('workers').value) input('workers').value = String(navigator.hardwareConcurrency);
+  if (!crossOriginIsolated) throw new Error('this page is not cross-origin isolated, so SharedArrayBuffer is off: serve it with `npm run demo`');
+  status('loading MNIST…');
+  const mnist = await loadMnist();
+  status(`MNIST loaded: ${mnist.train.count} training and ${mnist.test.count} test images. Press start.`);
+  const run = () =>
+    train(mnist).catch((e: Error) => {
+      state.error = e.message;
+      status(`error: ${e.message}`);
+      $<HTMLButtonElement>('start').disabled = false;
+    });
+  $<HTMLButtonElement>('start').disabled = false;
+  $('start').addEventListener('click', run);
+  $('stop').addEventListener('click', () => stopper?.abort());
+  setUpPad((digit) => {
+    pending = digit;
+    if (!coordinator) status('train a model first, then draw');
+    else if (state.done || !stopper || stopper.signal.aborted) void classifyPending();
+  });
+  if (params.get('autostart') === '1') await run();
+}
+
+main().catch((e: Error) => {
+  state.error = e.message;
+  status(`error: ${e.message}`);
+});

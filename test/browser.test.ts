@@ -1,0 +1,78 @@
+// End to end in a real headless Chromium (Debian's `chromium`, driven by playwright-core): the
+// demo page trains, its loss falls, it shows predictions, a drawn digit gets classified, and a
+// fixed-seed run's weights hash equals the command line's for the same settings.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startDemoServer } from '../demo/server.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const present = existsSync(CHROMIUM);
+if (!present) console.warn(`browser test skipped: no Chromium at ${CHROMIUM}; install it with \`apt-get install -y chromium\` (.ci/run does)`);
+
+describe.skipIf(!present)('the browser demo (headless Chromium)', () => {
+  let server: Server;
+  let url: string;
+  let browser: BrowserContext;
+  beforeAll(async () => {
+    ({ server, url } = await startDemoServer(0));
+    // A fresh profile folder, and the flags that keep Chromium off this closed network.
+    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'lenet5-chromium-')), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  test('trains with 2 Web Workers, shows predictions, classifies a drawing, and matches the CLI hash', async () => {
+    const settings = { model: 'lenet5', workers: '2', batch: '64', seed: '3', limit: '1280', steps: '20' };
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}?${new URLSearchParams({ ...settings, autostart: '1' })}`);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await page.waitForFunction(() => (window as any).__lenet5?.done || (window as any).__lenet5?.error, null, { timeout: 120_000 });
+    const state = await page.evaluate(() => (window as any).__lenet5);
+    expect(state.error).toBeNull();
+    expect(errors).toEqual([]);
+    // The loss fell.
+    expect(state.losses).toHaveLength(20);
+    expect(state.losses.at(-1)).toBeLessThan(0.8 * state.losses[0]);
+    // The page shows predictions for test digits.
+    const cells = await page.locator('#digits .digit').count();
+    expect(cells).toBe(24);
+    const preds = await page.locator('#digits .digit').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.pred)));
+    expect(preds.every((p) => p >= 0 && p <= 9)).toBe(true);
+    // Draw a "1" on the pad: a vertical stroke.
+    const pad = await page.locator('#pad').boundingBox();
+    await page.mouse.move(pad!.x + 98, pad!.y + 30);
+    await page.mouse.down();
+    for (let y = 30; y <= 170; y += 10) await page.mouse.move(pad!.x + 98, pad!.y + y);
+    await page.mouse.up();
+    await page.waitForFunction(() => document.getElementById('prediction')!.textContent !== '');
+    expect(await page.locator('#prediction').textContent()).toMatch(/^[0-9]$/);
+    expect(await page.locator('#probs div').count()).toBe(10);
+    // Same settings on the command line: the same weights, bit for bit.
+    const cli = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL('../dist/cli.js', import.meta.url)), 'train', '--json', '--out', mkdtempSync(join(tmpdir(), 'lenet5-cli-')),
+        '--model', settings.model, '--workers', settings.workers, '--batch', settings.batch, '--seed', settings.seed, '--limit', settings.limit, '--steps', settings.steps, '--epochs', '1'],
+      { encoding: 'utf8' },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    const done = JSON.parse(cli.stdout.trim().split('\n').at(-1)!);
+    expect(state.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(await page.locator('#hash').textContent()).toBe(state.hash);
+    expect(state.hash).toBe(done.weightsSha256);
+    await page.screenshot({ path: join(tmpdir(), 'lenet5-demo.png'), fullPage: true });
+  }, 240_000);
+});
