@@ -11,12 +11,20 @@
 // would write 25 floats per output pixel, several MB a step, for a tiny GEMM.
 import * as tf from '@tensorflow/tfjs-core';
 import { Arena, kernels } from './wasm.js';
-import { copyOut, copyRows, output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
-import { take } from './buffers.js';
+import { output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
 
 type Conv2DAttrs = { strides: number | [number, number]; pad: unknown; dataFormat: string; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
 
-function simpleConv(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): tf.backend_util.Conv2DInfo | null {
+/** The sizes of a convolution this file handles (stride 1, no padding, no dilation), or null. */
+interface Geometry {
+  n: number; h: number; w: number; c: number; kh: number; kw: number; o: number;
+  P: number; // output pixels n oh ow
+  K: number; // patch length kh kw c
+  outShape: number[];
+  direct: boolean; // one input channel and a row width the SIMD direct kernels take
+}
+
+function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): Geometry | null {
   if (attrs.dataFormat !== 'NHWC') return null;
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
@@ -30,85 +38,75 @@ function simpleConv(xShape: number[], filterShape: number[], attrs: Conv2DAttrs)
   const simple =
     info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1 &&
     p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0 && info.outHeight > 0 && info.outWidth > 0;
-  return simple ? info : null;
+  if (!simple) return null;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
+  return {
+    n, h, w, c, kh, kw, o,
+    P: n * info.outHeight * info.outWidth,
+    K: kh * kw * c,
+    outShape: info.outShape,
+    direct: c === 1 && info.outWidth % 4 === 0,
+  };
 }
 
 function conv2D(args: KernelArgs): tf.TensorInfo {
   const { x, filter } = args.inputs;
-  const info = x.dtype === 'float32' && simpleConv(x.shape, filter.shape, args.attrs as Conv2DAttrs);
-  if (!info) return stock('Conv2D', args) as tf.TensorInfo;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
-  const P = n * info.outHeight * info.outWidth;
-  const K = kh * kw * c;
+  const g = x.dtype === 'float32' && geometry(x.shape, filter.shape, args.attrs as Conv2DAttrs);
+  if (!g) return stock('Conv2D', args) as tf.TensorInfo;
+  const { n, h, w, c, kh, kw, o, P, K } = g;
   const arena = new Arena();
   const wk = kernels();
-  if (c === 1 && info.outWidth % 4 === 0) {
-    const xp = arena.put(values(args, x));
+  const xp = arena.put(values(args, x));
+  if (g.direct) {
     const fp = arena.put(values(args, filter));
     const planar = arena.alloc(P * o);
     const yp = arena.alloc(P * o);
     wk.conv1Planar(xp, n, h, w, fp, kh, kw, o, planar);
     wk.interleave(planar, P, o, yp, 0);
-    return output(args, info.outShape, copyOut(arena.f32(yp, P * o)));
+    return output(args, g.outShape, arena.take(yp, P, o, o));
   }
   const oPad = roundUp4(o);
-  const xp = arena.put(values(args, x));
   const cols = arena.alloc(P * K);
-  const wp = arena.alloc(K * oPad);
+  const wp = arena.putRows(values(args, filter), K, o, oPad);
   const yp = arena.alloc(P * oPad);
-  const W = arena.f32(wp, K * oPad);
-  W.fill(0);
-  copyRows(values(args, filter), o, W, oPad, K, o);
   wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
   wk.gemm(P, oPad, K, cols, K, 1, wp, oPad, yp, oPad, 0);
-  const y = take(P * o);
-  copyRows(arena.f32(yp, P * oPad), oPad, y, o, P, o);
-  return output(args, info.outShape, y);
+  return output(args, g.outShape, arena.take(yp, P, o, oPad));
 }
 
 function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs;
   const attrs = args.attrs as Conv2DAttrs & { filterShape: number[] };
-  const info = x.dtype === 'float32' && simpleConv(x.shape, attrs.filterShape, { ...attrs, dilations: 1 });
-  if (!info) return stock('Conv2DBackpropFilter', args) as tf.TensorInfo;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
-  const P = n * info.outHeight * info.outWidth;
-  const K = kh * kw * c;
+  const g = x.dtype === 'float32' && geometry(x.shape, attrs.filterShape, { ...attrs, dilations: 1 });
+  if (!g) return stock('Conv2DBackpropFilter', args) as tf.TensorInfo;
+  const { n, h, w, c, kh, kw, o, P, K } = g;
   const arena = new Arena();
   const wk = kernels();
-  if (c === 1 && info.outWidth % 4 === 0) {
-    const xp = arena.put(values(args, x));
+  const xp = arena.put(values(args, x));
+  if (g.direct) {
     const dyp = arena.put(values(args, dy));
     const planar = arena.alloc(P * o);
     const dwp = arena.alloc(K * o);
     wk.interleave(planar, P, o, dyp, 1);
     wk.conv1Filter(xp, n, h, w, planar, kh, kw, o, dwp);
-    return output(args, attrs.filterShape, copyOut(arena.f32(dwp, K * o)));
+    return output(args, attrs.filterShape, arena.take(dwp, K, o, o));
   }
   const oPad = roundUp4(o);
-  const xp = arena.put(values(args, x));
   const cols = arena.alloc(P * K);
-  const dyp = arena.alloc(P * oPad);
+  const dyp = arena.putRows(values(args, dy), P, o, oPad);
   const dwp = arena.alloc(K * oPad);
-  const D = arena.f32(dyp, P * oPad);
-  if (oPad !== o) D.fill(0);
-  copyRows(values(args, dy), o, D, oPad, P, o);
   wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
   // A = cols^T: element (k, p) at cols + 4 (p K + k), i.e. row stride 1, column stride K.
   wk.gemm(K, oPad, P, cols, 1, K, dyp, oPad, dwp, oPad, 0);
-  const dW = take(K * o);
-  copyRows(arena.f32(dwp, K * oPad), oPad, dW, o, K, o);
-  return output(args, attrs.filterShape, dW);
+  return output(args, attrs.filterShape, arena.take(dwp, K, o, oPad));
 }
 
 function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs;
   const attrs = args.attrs as Conv2DAttrs & { inputShape: number[] };
-  const info = dy.dtype === 'float32' && simpleConv(attrs.inputShape, filter.shape, { ...attrs, dilations: 1 });
-  if (!info) return stock('Conv2DBackpropInput', args) as tf.TensorInfo;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
-  const P = n * info.outHeight * info.outWidth;
-  const K = kh * kw * c;
+  const g = dy.dtype === 'float32' && geometry(attrs.inputShape, filter.shape, { ...attrs, dilations: 1 });
+  if (!g) return stock('Conv2DBackpropInput', args) as tf.TensorInfo;
+  const { n, h, w, c, kh, kw, o, P, K } = g;
   const kPad = roundUp4(K);
   const arena = new Arena();
   const dyp = arena.put(values(args, dy));
@@ -121,7 +119,7 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const wk = kernels();
   wk.gemm(P, kPad, o, dyp, o, 1, wtp, kPad, dcols, kPad, 0);
   wk.col2im(dcols, kPad, n, h, w, c, kh, kw, dxp);
-  return output(args, attrs.inputShape, copyOut(arena.f32(dxp, n * h * w * c)));
+  return output(args, attrs.inputShape, arena.take(dxp, 1, n * h * w * c, n * h * w * c));
 }
 
 export const CONV_KERNELS: FastKernel[] = [

@@ -3,8 +3,7 @@
 // B is copied into a [K, N] row-major buffer, transposed and padded to a multiple of 4 columns.
 import * as tf from '@tensorflow/tfjs-core';
 import { Arena, kernels } from './wasm.js';
-import { take } from './buffers.js';
-import { copyRows, output, roundUp4, sizeOf, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+import { output, roundUp4, sizeOf, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
 
 function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs;
@@ -21,15 +20,16 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const nPad = roundUp4(N);
   const arena = new Arena();
   const ap = arena.put(values(args, a));
-  const bp = arena.alloc(K * nPad);
+  let bp: number;
+  if (transposeB) {
+    bp = arena.alloc(K * nPad);
+    const B = arena.f32(bp, K * nPad);
+    B.fill(0);
+    transposeInto(values(args, b), N, K, B, nPad);
+  } else bp = arena.putRows(values(args, b), K, N, nPad);
   const cp = arena.alloc(M * nPad);
-  const B = arena.f32(bp, K * nPad);
-  if (nPad !== N) B.fill(0);
-  if (transposeB) transposeInto(values(args, b), N, K, B, nPad);
-  else copyRows(values(args, b), N, B, nPad, K, N);
   kernels().gemm(M, nPad, K, ap, transposeA ? 1 : K, transposeA ? M : 1, bp, nPad, cp, nPad, 0);
-  const c = take(M * N);
-  copyRows(arena.f32(cp, M * nPad), nPad, c, N, M, N);
+  const c = arena.take(cp, M, N, nPad);
   const outer = (ar > 2 ? a.shape.slice(0, -2) : br > 2 ? b.shape.slice(0, -2) : []) as number[];
   return output(args, [...outer.map(() => 1), M, N], c);
 }

@@ -2,7 +2,6 @@
 // stock cpu kernel for any case a fast kernel does not handle (so the fast backend is complete).
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { take } from './buffers.js';
 
 export type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
 export type FastKernel = { kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] };
@@ -20,13 +19,6 @@ export function output(args: KernelArgs, shape: number[], vals: Float32Array): t
   return cpu(args).makeTensorInfo(shape, 'float32', vals);
 }
 
-/** A recycled output array (buffers.ts) holding a copy of `src`. */
-export function copyOut(src: Float32Array): Float32Array {
-  const out = take(src.length);
-  out.set(src);
-  return out;
-}
-
 /** Runs the stock tfjs-backend-cpu kernel of the same name. */
 export function stock(name: string, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const k = tf.getKernel(name, 'cpu');
@@ -37,7 +29,7 @@ export function stock(name: string, args: KernelArgs): tf.TensorInfo | tf.Tensor
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 export const roundUp4 = (n: number) => (n + 3) & ~3;
 
-/** Copies rows x cols (row stride `ld`) into a dense [rows, cols] array, or the reverse direction. */
+/** Copies a [rows, cols] matrix between row strides srcLd and dstLd. */
 export function copyRows(src: Float32Array, srcLd: number, dst: Float32Array, dstLd: number, rows: number, cols: number): void {
   if (srcLd === cols && dstLd === cols) {
     dst.set(src.subarray(0, rows * cols));

@@ -3,6 +3,8 @@
 // Memory is an arena above the module's static data: each kernel call allocates what it needs
 // from the bottom, runs, copies results out, and the next call starts from the bottom again.
 import { KERNELS_WASM_BASE64 } from '../../build/kernels-wasm.js';
+import { take } from './buffers.js';
+import { copyRows } from './util.js';
 
 export interface KernelExports {
   memory: WebAssembly.Memory;
@@ -72,6 +74,27 @@ export class Arena {
     const ptr = this.alloc(floats);
     this.f32(ptr, data.length).set(data);
     return ptr;
+  }
+
+  /** Copies a [rows, cols] matrix in with row stride ld >= cols (extra columns zero). */
+  putRows(src: Float32Array, rows: number, cols: number, ld: number): number {
+    const ptr = this.alloc(rows * ld);
+    const dst = this.f32(ptr, rows * ld);
+    if (ld === cols) dst.set(src.subarray(0, rows * cols));
+    else {
+      dst.fill(0);
+      copyRows(src, cols, dst, ld, rows, cols);
+    }
+    return ptr;
+  }
+
+  /** A [rows, cols] result (row stride ld) copied out into a recycled output array. */
+  take(ptr: number, rows: number, cols: number, ld: number): Float32Array {
+    const out = take(rows * cols);
+    const src = this.f32(ptr, rows * ld);
+    if (ld === cols) out.set(src.subarray(0, rows * cols));
+    else copyRows(src, ld, out, cols, rows, cols);
+    return out;
   }
 
   f32(ptr: number, floats: number): Float32Array {
