@@ -49,6 +49,7 @@ export async function profileStep(model: ModelName, kernels: KernelSet, ds: Data
     steps.push(wall);
     const by = new Map<string, { calls: number; ms: number }>();
     for (const k of info.kernels) {
+      if (k.name.endsWith('__op')) continue; // an op's scope wrapping kernels already counted
       const e = by.get(k.name) ?? { calls: 0, ms: 0 };
       e.calls++;
       e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
