@@ -2,7 +2,7 @@
 // micro-batches, runs them on the pool, averages the S gradient slots in index order, updates the
 // shared weights, and reports. Environment-neutral: Node (trainer.ts) and the browser
 // (browser/) give it a dataset and a pool.
-import type { Mnist } from './data.js';
+import { firstSamples, type Mnist } from './data.js';
 import { createModel, initParam, type ModelSpec } from './model.js';
 import { averageSlots, learningRateAt, sgdStep } from './optimizer.js';
 import type { ResolvedOptions } from './options.js';
@@ -114,7 +114,7 @@ export class Coordinator {
   constructor(options: ResolvedOptions, data: Mnist, start: StartState = {}) {
     this.options = options;
     this.spec = createModel(options.model, { j: options.j });
-    this.data = options.limit ? { ...data, train: { ...data.train, count: Math.min(options.limit, data.train.count) } } : data;
+    this.data = options.limit ? { ...data, train: firstSamples(data.train, options.limit) } : data;
     this.stepsPerEpoch = Math.ceil(this.data.train.count / options.batchSize);
     this.store = ParamStore.create(this.spec, options.shards);
     if (start.weights) this.store.weights.set(start.weights);
