@@ -194,6 +194,7 @@ function readOptions(): { options: TrainerOptions; epochs: number; steps?: numbe
 }
 
 async function train(mnist: Mnist): Promise<void> {
+  $<HTMLButtonElement>('start').disabled = true; // before any await: a second click must not start a second run
   const { options, epochs, steps } = readOptions();
   const resolved = resolveOptions({ ...options, epochs }, navigator.hardwareConcurrency);
   await coordinator?.close();
@@ -252,8 +253,10 @@ async function main(): Promise<void> {
   $('stop').addEventListener('click', () => stopper?.abort());
   setUpPad((digit) => {
     pending = digit;
+    // While training, the loop classifies it after the step in progress; otherwise do it now.
+    // (Coordinator operations queue behind each other, so this never races a step.)
     if (!coordinator) status('train a model first, then draw');
-    else if (state.done || !stopper || stopper.signal.aborted) void classifyPending();
+    else if (state.done) classifyPending().catch((e: Error) => status(`error: ${e.message}`));
   });
   if (params.get('autostart') === '1') await run();
 }

@@ -40,7 +40,9 @@ export function startDemoServer(port = 8080): Promise<{ url: string; server: Ser
     }
     const ext = path.endsWith('.map') ? '.map' : (/\.\w+$/.exec(file)?.[0] ?? '');
     res.writeHead(200, { 'Content-Type': TYPES[ext] ?? 'application/octet-stream', 'Content-Length': statSync(file).size });
-    createReadStream(file).pipe(res);
+    createReadStream(file)
+      .on('error', (e) => res.destroy(e))
+      .pipe(res);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

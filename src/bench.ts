@@ -10,7 +10,7 @@ import type { KernelSet } from './tf.js';
 
 export interface BenchOptions {
   models?: readonly ModelName[];
-  /** Worker counts to measure. Default: 1 and the machine's parallelism. */
+  /** Worker counts to measure. Default: 1, 2, ..., the machine's parallelism. */
   workers?: readonly number[];
   batchSize?: number;
   /** Timed runs per configuration (the median is reported). Default 5. */
@@ -36,6 +36,9 @@ export interface BenchResult {
   readonly runs: number;
 }
 
+/** Untimed steps before timing each configuration (JIT, first allocations, thread start). */
+export const DEFAULT_WARMUP = 10;
+
 export const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -44,7 +47,7 @@ export const median = (xs: readonly number[]) => {
 export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
   const cores = availableParallelism();
   const models = o.models ?? (['lenet5-softmax', 'lenet5'] as const);
-  const workerCounts = o.workers ?? [...new Set([1, cores])];
+  const workerCounts = o.workers ?? Array.from({ length: cores }, (_, i) => i + 1);
   const batchSize = o.batchSize ?? 64;
   const runs = o.runs ?? 5;
   const steps = o.steps ?? 20;
@@ -54,10 +57,10 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
   for (const model of models) {
     for (const workers of workerCounts) {
       // Enough samples that no timed step wraps into a second epoch (no evaluation is timed).
-      const limit = batchSize * ((o.warmup ?? 10) + runs * steps + 1);
+      const limit = batchSize * ((o.warmup ?? DEFAULT_WARMUP) + runs * steps + 1);
       const trainer = await createTrainer({ model, workers, batchSize, kernels, data, limit, epochs: 1 });
       try {
-        for (let k = 0; k < (o.warmup ?? 10); k++) await trainer.runStep();
+        for (let k = 0; k < (o.warmup ?? DEFAULT_WARMUP); k++) await trainer.runStep();
         const rates: number[] = [];
         for (let r = 0; r < runs; r++) {
           const t0 = performance.now();

@@ -24,8 +24,10 @@ export interface Checkpoint {
   readonly recorded: RecordedOptions;
   /** All tensors back to back in checkpoint order (the ParamStore's weights layout). */
   readonly weights: Float32Array;
-  /** The SGD velocity, same layout, when the optimizer file is there. */
+  /** The SGD velocity, same layout, when a matching optimizer file is there. */
   readonly momentum: Float32Array | null;
+  /** Why the momentum was not loaded although an optimizer file exists (it belongs to another save). */
+  readonly warning: string | null;
   readonly metadata: Readonly<Record<string, string>>;
 }
 
@@ -134,14 +136,15 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     throw new Error(`${path}: the tensor data does not match its recorded weights_sha256; the file is corrupt`);
   }
   const step = parseNumber(path, meta, 'step', true) ?? 0;
+  // A save interrupted between its two renames leaves the new optimizer file beside the previous
+  // model file. The model file is whole: load it, restart the momentum at zero, and say so.
   let momentum: Float32Array | null = null;
+  let warning: string | null = null;
   const optPath = optimizerPath(path);
   if (existsSync(optPath)) {
     const opt = decodeSafetensors(readFileSync(optPath), optPath);
-    if (opt.metadata.step !== meta.step || opt.metadata.weights_sha256 !== meta.weights_sha256) {
-      throw new Error(`${optPath} is from step ${opt.metadata.step}, but ${path} is from step ${meta.step}; they belong to different saves`);
-    }
-    momentum = fill(opt, optPath);
+    if (opt.metadata.weights_sha256 === meta.weights_sha256 && opt.metadata.step === meta.step) momentum = fill(opt, optPath);
+    else warning = `${optPath} belongs to another save (step ${opt.metadata.step}, not ${meta.step}, or other weights): momentum restarts at zero, so the run will not match an uninterrupted one bit for bit`;
   }
   const augment = meta.augment === undefined ? undefined : meta.augment === 'none' ? null : (() => {
     try {
@@ -165,5 +168,5 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     epochs: parseNumber(path, meta, 'epochs', true),
     limit: parseNumber(path, meta, 'limit', true),
   };
-  return { model, step, recorded, weights, momentum, metadata: meta };
+  return { model, step, recorded, weights, momentum, warning, metadata: meta };
 }

@@ -1,7 +1,7 @@
 // The coordinator: synchronous data-parallel SGD. Each step cuts the global batch into S
 // micro-batches, runs them on the pool, averages the S gradient slots in index order, updates the
 // shared weights, and reports. Environment-neutral: Node (trainer.ts) and the browser
-// (browser/) give it a dataset and a pool.
+// (demo/main.ts) give it a dataset and a pool.
 import { firstSamples, type Mnist } from './data.js';
 import { createModel, initParam, type ModelSpec } from './model.js';
 import { averageSlots, learningRateAt, sgdStep } from './optimizer.js';
@@ -80,7 +80,10 @@ export interface StartState {
   readonly step?: number;
 }
 
-/** Cuts indices into `s` contiguous micro-batches, sizes as equal as possible (larger first). */
+/**
+ * Cuts indices into `s` contiguous micro-batches, sizes as equal as possible (larger first). Each
+ * is a copy: a subarray would carry the whole epoch permutation into every task message.
+ */
 export function cutShards(indices: Int32Array, s: number): Int32Array[] {
   const base = Math.floor(indices.length / s);
   const extra = indices.length % s;
@@ -88,7 +91,7 @@ export function cutShards(indices: Int32Array, s: number): Int32Array[] {
   let at = 0;
   for (let k = 0; k < s; k++) {
     const n = base + (k < extra ? 1 : 0);
-    out.push(indices.subarray(at, at + n));
+    out.push(indices.slice(at, at + n));
     at += n;
   }
   return out;
@@ -109,6 +112,8 @@ export class Coordinator {
   protected pool: WorkerPool | null = null;
   private failure: Error | null = null;
   private perm: { epoch: number; order: Int32Array } | null = null;
+  /** Pool work runs one operation at a time (a step, an evaluation, a prediction), in call order. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   /** Builds the store, fresh or from `start`; call start() before training. */
   constructor(options: ResolvedOptions, data: Mnist, start: StartState = {}) {
@@ -155,8 +160,19 @@ export class Coordinator {
     return this.perm.order.subarray(t * B, Math.min((t + 1) * B, n));
   }
 
+  /** Runs `op` after every operation called before it has finished. */
+  private exclusive<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(op);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
   /** One synchronous SGD step: shard, run on workers, average, update, report. */
-  async runStep(): Promise<StepEvent> {
+  runStep(): Promise<StepEvent> {
+    return this.exclusive(() => this.stepNow());
+  }
+
+  private async stepNow(): Promise<StepEvent> {
     const pool = this.live();
     const started = performance.now();
     const version = this.store.version;
@@ -175,10 +191,10 @@ export class Coordinator {
     const counts = shards.map((s) => s.length);
     const loss = results.reduce((sum, r) => sum + (r ? (r.count / batch.length) * r.loss : 0), 0);
     const finite = averageSlots(this.store, counts);
-    if (!finite || !Number.isFinite(loss)) {
-      throw await this.fail(`step ${version + 1}: the ${finite ? 'loss' : 'gradient'} is ${Number.isNaN(loss) ? 'NaN' : 'not finite'}; training diverged, lower the learning rate (now ${this.options.learningRate})`);
-    }
     const learningRate = learningRateAt(this.options, epoch);
+    if (!finite || !Number.isFinite(loss)) {
+      throw await this.fail(`step ${version + 1}: the ${finite ? 'loss' : 'gradient'} is ${Number.isNaN(loss) ? 'NaN' : 'not finite'}; training diverged, lower the learning rate (now ${learningRate})`);
+    }
     sgdStep(this.store, learningRate, this.options.momentum);
     this.store.version = version + 1;
     const ms = performance.now() - started;
@@ -189,7 +205,12 @@ export class Coordinator {
   }
 
   /** Error rate and mean loss on a split, forward passes spread over the pool. */
-  async evaluate(split: 'test' | 'train' = 'test'): Promise<Evaluation> {
+  evaluate(split: 'test' | 'train' = 'test'): Promise<Evaluation> {
+    if (split !== 'test' && split !== 'train') return Promise.reject(new TypeError(`evaluate: split must be 'test' or 'train', got ${String(split)}`));
+    return this.exclusive(() => this.evaluateNow(split));
+  }
+
+  private async evaluateNow(split: 'test' | 'train'): Promise<Evaluation> {
     const pool = this.live();
     const count = this.data[split].count;
     const chunk = Math.ceil(count / (pool.size * 4));
@@ -203,11 +224,17 @@ export class Coordinator {
     return { count, errors, error: errors / count, loss: lossSum / count };
   }
 
-  /** Classifies 28x28 MNIST-style images (n x 784 bytes) with the current weights. */
-  async predict(images: Uint8Array): Promise<{ scores: Float32Array; predicted: Int32Array }> {
-    const pool = this.live();
-    const { scores, predicted } = await this.guard('predicting', pool.run({ kind: 'predict', version: this.store.version, images }));
-    return { scores, predicted };
+  /** Classifies 28x28 MNIST-style images (n x 784 bytes, ink bright on black) with the current weights. */
+  predict(images: Uint8Array): Promise<{ scores: Float32Array; predicted: Int32Array }> {
+    const side = 28 * 28;
+    if (!(images instanceof Uint8Array) || images.length === 0 || images.length % side !== 0) {
+      return Promise.reject(new TypeError(`predict: images must be a Uint8Array of n x 784 bytes (28x28 each), got ${images instanceof Uint8Array ? `${images.length} bytes` : String(images)}`));
+    }
+    return this.exclusive(async () => {
+      const pool = this.live();
+      const { scores, predicted } = await this.guard('predicting', pool.run({ kind: 'predict', version: this.store.version, images }));
+      return { scores, predicted };
+    });
   }
 
   /** Trains, yielding an event per step, per completed epoch (with the test error), and a final `done`. */

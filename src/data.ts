@@ -115,6 +115,21 @@ export function datasetFromIdx(
   return { images: shared(img.pixels), labels: shared(lab.labels), count: img.count, source: imageFile };
 }
 
+/** Checks a dataset given in memory (the API's `data` option) as the IDX parser checks files. */
+export function checkDataset(ds: unknown, name: string): asserts ds is Dataset {
+  const d = ds as Partial<Dataset> | null;
+  if (typeof d !== 'object' || d === null) throw new TypeError(`${name} must be a dataset { images, labels, count }`);
+  if (!Number.isInteger(d.count) || d.count! < 1) throw new TypeError(`${name}.count must be a positive integer, got ${String(d.count)}`);
+  const n = d.count!;
+  if (!(d.images instanceof Uint8Array) || d.images.length < n * IMAGE_SIDE * IMAGE_SIDE) {
+    throw new TypeError(`${name}.images must be a Uint8Array of count x 28 x 28 = ${n * IMAGE_SIDE * IMAGE_SIDE} bytes`);
+  }
+  if (!(d.labels instanceof Uint8Array) || d.labels.length < n) throw new TypeError(`${name}.labels must be a Uint8Array of ${n} labels`);
+  for (let i = 0; i < n; i++) {
+    if (d.labels[i] >= NUM_CLASSES) throw new TypeError(`${name}.labels[${i}] is ${d.labels[i]}, outside 0..${NUM_CLASSES - 1}`);
+  }
+}
+
 /** The first n samples (no copy: the same shared bytes, a smaller count). */
 export function firstSamples(ds: Dataset, n: number): Dataset {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`limit must be a positive integer, got ${n}`);

@@ -8,6 +8,7 @@ import { tf } from './tf.js';
 import { digitCentres } from './digits.js';
 import { INPUT_SIDE, NUM_CLASSES } from './data.js';
 import { Purpose, stream, uniform01 } from './rng.js';
+import { sizeOf } from './params.js';
 
 export type ModelName = 'lenet5' | 'lenet5-softmax';
 export const MODEL_NAMES: readonly ModelName[] = ['lenet5', 'lenet5-softmax'];
@@ -48,7 +49,6 @@ export interface ModelOptions {
 
 export const DEFAULT_J = 0.1;
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const repeat = (n: number, v: number) => new Array<number>(n).fill(v);
 
 function c3Mask(full: boolean): Float32Array {
@@ -89,9 +89,9 @@ export function createModel(name: ModelName, options: ModelOptions = {}): ModelS
 /** Number of trainable scalars of one tensor (masked-out entries do not count). */
 export function trainableCount(spec: ModelSpec, p: ParamSpec): number {
   if (!p.trainable) return 0;
-  if (!p.mask) return size(p.shape);
+  if (!p.mask) return sizeOf(p.shape);
   const mask = spec.params.find((q) => q.name === p.mask)!.value!;
-  const perMaskEntry = size(p.shape) / mask.length;
+  const perMaskEntry = sizeOf(p.shape) / mask.length;
   return mask.reduce((n, m) => n + (m ? perMaskEntry : 0), 0);
 }
 
@@ -106,9 +106,9 @@ export function initParam(spec: ModelSpec, index: number, seed: number, out: Flo
     return;
   }
   const rng = stream(seed, Purpose.init, index);
-  const perUnit = size(p.shape) / p.shape[0];
+  const perUnit = sizeOf(p.shape) / p.shape[0];
   const mask = p.mask ? spec.params.find((q) => q.name === p.mask)!.value! : undefined;
-  const perMaskEntry = mask ? size(p.shape) / mask.length : 1;
+  const perMaskEntry = mask ? sizeOf(p.shape) / mask.length : 1;
   for (let k = 0; k < out.length; k++) {
     const bound = 2.4 / p.fanIn![Math.floor(k / perUnit)];
     const v = (2 * uniform01(rng) - 1) * bound;

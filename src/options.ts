@@ -1,7 +1,7 @@
 // The trainer's options: one interface, one filled defaults constant, validated once at the
 // public entry (createTrainer) with errors that name the option and say what it must be.
 import { checkAugmentOptions, DEFAULT_AUGMENT, type AugmentOptions } from './augment.js';
-import type { Mnist } from './data.js';
+import { checkDataset, type Mnist } from './data.js';
 import { DEFAULT_J, MODEL_NAMES, type ModelName } from './model.js';
 import type { PoolFactory } from './protocol.js';
 import { KERNEL_SETS, type KernelSet } from './tf.js';
@@ -13,7 +13,7 @@ export interface TrainerOptions {
   j?: number;
   /** Worker threads. Default: os.availableParallelism() (1 in the browser's inline case). */
   workers?: number;
-  /** S, micro-batches per step; fixes the arithmetic, so results depend on S but not on workers. Default = workers. */
+  /** S, micro-batches per step; fixes the arithmetic, so results depend on S but not on workers. Default: min(workers, batchSize). */
   shards?: number;
   /** B, the global minibatch. Default 64. */
   batchSize?: number;
@@ -117,6 +117,18 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`options.${k} is not an option; known: ${[...known].join(', ')}`);
   const pick = <K extends keyof RecordedOptions>(k: K) => (o as RecordedOptions)[k] ?? recorded[k];
+  if (o.data !== undefined) {
+    if (typeof o.data === 'string') {
+      if (o.data === '') throw new TypeError('options.data must be a folder path or a dataset { train, test }, got an empty string');
+    } else {
+      if (typeof o.data !== 'object' || o.data === null) throw new TypeError(`options.data must be a folder path or a dataset { train, test }, got ${String(o.data)}`);
+      checkDataset(o.data.train, 'options.data.train');
+      checkDataset(o.data.test, 'options.data.test');
+    }
+  }
+  if (o.pool !== undefined && typeof o.pool !== 'function') {
+    throw new TypeError('options.pool must be a pool factory (init, size) => Promise<WorkerPool>, e.g. piscinaPool');
+  }
 
   const model = pick('model') ?? DEFAULTS.model;
   if (!MODEL_NAMES.includes(model)) throw new TypeError(`options.model must be one of ${MODEL_NAMES.join(', ')}, got ${JSON.stringify(model)}`);
@@ -124,14 +136,14 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
     throw new TypeError(`options.model is ${o.model} but the checkpoint holds a ${recorded.model} model`);
   }
   const workers = positiveInt('workers', o.workers ?? defaultWorkers, 256);
-  const shards = positiveInt('shards', pick('shards') ?? workers, 1024);
   const batchSize = positiveInt('batchSize', pick('batchSize') ?? DEFAULTS.batchSize, 65536);
+  const shards = positiveInt('shards', pick('shards') ?? Math.min(workers, batchSize), 1024);
   if (shards > batchSize) throw new TypeError(`options.shards (${shards}) must not exceed options.batchSize (${batchSize}): every micro-batch needs a sample`);
   const kernels = o.kernels ?? DEFAULTS.kernels;
   if (!KERNEL_SETS.includes(kernels)) throw new TypeError(`options.kernels must be one of ${KERNEL_SETS.join(', ')}, got ${JSON.stringify(kernels)}`);
   const shuffle = pick('shuffle') ?? DEFAULTS.shuffle;
   if (typeof shuffle !== 'boolean') throw new TypeError(`options.shuffle must be a boolean, got ${String(shuffle)}`);
-  const limit = o.limit ?? recorded.limit ?? null;
+  const limit = pick('limit') ?? null;
   if (limit !== null) positiveInt('limit', limit);
   const seed = pick('seed') ?? DEFAULTS.seed;
   if (!isInt(seed) || seed < 0 || seed > 0xffffffff) throw new TypeError(`options.seed must be an integer in 0..4294967295, got ${String(seed)}`);
@@ -147,7 +159,7 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
     momentum: finiteIn('momentum', pick('momentum') ?? DEFAULTS.momentum, 0, 0.999),
     seed,
     shuffle,
-    augment: o.augment !== undefined ? resolveAugment(o.augment) : recorded.augment !== undefined ? recorded.augment : resolveAugment(DEFAULTS.augment),
+    augment: resolveAugment(o.augment ?? (recorded.augment === null ? false : recorded.augment) ?? DEFAULTS.augment),
     epochs: positiveInt('epochs', pick('epochs') ?? DEFAULTS.epochs, 1e6),
     limit,
     kernels,

@@ -10,6 +10,9 @@
 //   slots    F32[S][P]   slot s: the gradient of micro-batch s, written by whichever worker ran it
 import type { ModelSpec } from './model.js';
 
+/** Number of elements of a tensor of this shape. */
+export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
 export interface TensorView {
   readonly name: string;
   readonly shape: readonly number[];
@@ -26,7 +29,7 @@ export interface Layout {
 export function layoutOf(spec: ModelSpec): Layout {
   let offset = 0;
   const tensors = spec.params.map((p) => {
-    const size = p.shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(p.shape);
     const view = { name: p.name, shape: p.shape, offset, size, trainable: p.trainable };
     offset += size;
     return view;

@@ -5,6 +5,7 @@ import { fillInputs, fillOneHot, INPUT_SIDE, NUM_CLASSES, type Dataset } from '.
 import { createModel, initParam, type ModelName } from './model.js';
 import { ParamStore } from './params.js';
 import { computeGradient } from './worker.js';
+import { median } from './bench.js';
 
 export interface KernelProfile {
   readonly kernel: string;
@@ -23,7 +24,6 @@ export interface StepProfile {
   readonly byKernel: readonly KernelProfile[];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function profileStep(model: ModelName, kernels: KernelSet, ds: Dataset, batch = 32, repeats = 5): Promise<StepProfile> {
   await useKernels(kernels);

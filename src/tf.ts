@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { registerFastBackend, FAST_BACKEND } from './kernels/backend.js';
+import { registerFastBackend } from './kernels/backend.js';
 
 export { tf };
 
@@ -27,8 +27,4 @@ export async function useKernels(kernels: KernelSet): Promise<void> {
   if (tf.getBackend() !== name) {
     if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} failed to initialise`);
   }
-}
-
-export function currentKernels(): KernelSet {
-  return tf.getBackend() === FAST_BACKEND ? 'fast' : 'stock';
 }

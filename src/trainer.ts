@@ -9,6 +9,9 @@ import { resolveOptions, type RecordedOptions, type TrainerOptions } from './opt
 import { piscinaPool } from './pools/piscina.js';
 
 export class Trainer extends Coordinator {
+  /** Set when the checkpoint given as `init` could not restore the momentum (see Checkpoint.warning). */
+  warning: string | null = null;
+
   /** Writes the checkpoint (model + optimizer files, atomically); returns their paths. */
   async save(path: string): Promise<{ model: string; optimizer: string }> {
     if (typeof path !== 'string' || path === '') throw new TypeError('save: path must be a non-empty string');
@@ -29,5 +32,6 @@ export async function createTrainer(options: TrainerOptions = {}): Promise<Train
   const data: Mnist = typeof options.data === 'object' && options.data !== null ? options.data : loadMnist(options.data);
   const start: StartState = ckpt ? { weights: ckpt.weights, momentum: ckpt.momentum ?? undefined, step: ckpt.step } : {};
   const trainer = new Trainer(resolved, data, start);
+  trainer.warning = ckpt?.warning ?? null;
   return trainer.start(options.pool ?? piscinaPool);
 }

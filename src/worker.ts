@@ -17,7 +17,7 @@ const EVAL_CHUNK = 500;
  * because the coordinator never writes weights while a step's tasks run (each task checks the
  * store version before and after), and these tensors live only inside one tidy().
  */
-function paramTensors(spec: ModelSpec, store: ParamStore): Record<string, tf.Tensor> {
+function paramTensors(store: ParamStore): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
   for (const t of store.layout.tensors) out[t.name] = tf.tensor(store.view(store.weights, t.name), [...t.shape]);
   return out;
@@ -30,7 +30,7 @@ function paramTensors(spec: ModelSpec, store: ParamStore): Record<string, tf.Ten
  */
 export function computeGradient(spec: ModelSpec, store: ParamStore, x: tf.Tensor4D, oneHot: tf.Tensor2D, out: Float32Array): number {
   return tf.tidy(() => {
-    const all = paramTensors(spec, store);
+    const all = paramTensors(store);
     const names = store.layout.tensors.filter((t) => t.trainable).map((t) => t.name);
     const lossOf = (...trainable: tf.Tensor[]) => {
       const p: Params = { ...all, ...Object.fromEntries(names.map((n, i) => [n, trainable[i]])) };
@@ -95,7 +95,7 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
     const { x, y } = batch(ds, indices, null, null);
     try {
       return tf.tidy(() => {
-        const scores = forward(spec, paramTensors(spec, store), x);
+        const scores = forward(spec, paramTensors(store), x);
         return { scores: scores.dataSync() as Float32Array, losses: sampleLoss(spec, scores, y).dataSync() as Float32Array };
       });
     } finally {

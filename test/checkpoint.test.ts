@@ -103,8 +103,8 @@ describe('saving is atomic', () => {
 });
 
 describe('damaged checkpoints fail with a clear message', () => {
-  const make = async () => {
-    const t = await trained({ model: 'lenet5', seed: 1 }, 1);
+  const make = async (seed = 1) => {
+    const t = await trained({ model: 'lenet5', seed }, 1);
     const path = join(dir(), 'model.safetensors');
     await t.save(path);
     return path;
@@ -127,6 +127,20 @@ describe('damaged checkpoints fail with a clear message', () => {
     writeFileSync(optimizerPath(path), readFileSync(optimizerPath(other)).subarray(0, 8)); // unrelated junk
     await expect(readCheckpoint(path)).rejects.toThrow(/model.optim.safetensors: not a valid safetensors checkpoint/);
     await expect(readCheckpoint(join(dir(), 'missing.safetensors'))).rejects.toThrow(/checkpoint .*missing.safetensors does not exist/);
+  });
+
+  test('an optimizer file from another save (an interrupted save): the weights load, the momentum restarts, with a warning', async () => {
+    const path = await make();
+    const other = await make(2); // another run: different weights
+    writeFileSync(optimizerPath(path), readFileSync(optimizerPath(other)));
+    const ckpt = await readCheckpoint(path);
+    expect(ckpt.momentum).toBeNull();
+    expect(ckpt.warning).toMatch(/model.optim.safetensors belongs to another save .*momentum restarts at zero/);
+    const t = await createTrainer({ data: mnist, init: path, workers: 1 });
+    open.push(t);
+    expect(t.warning).toBe(ckpt.warning);
+    expect(t.store.momentum.every((v) => v === 0)).toBe(true);
+    expect(t.store.weights).toEqual(ckpt.weights);
   });
 
   test('a checkpoint of another model is refused when a different model is asked for', async () => {

@@ -147,6 +147,18 @@ describe('failures', () => {
   });
 });
 
+describe('one operation at a time', () => {
+  test('predict and evaluate called during a step wait for it instead of failing the trainer; bad input is refused harmlessly', async () => {
+    const t = await trainer({ model: 'lenet5-softmax', workers: 2, seed: 2 });
+    const [step, pred, ev] = await Promise.all([t.runStep(), t.predict(mnist.test.images.slice(0, 3 * 784)), t.evaluate('test')]);
+    expect(step.step).toBe(1);
+    expect(pred.predicted).toHaveLength(3);
+    expect(ev.count).toBe(10_000);
+    await expect(t.predict(new Uint8Array(100))).rejects.toThrow(/predict: images must be a Uint8Array of n x 784 bytes \(28x28 each\), got 100 bytes/);
+    await expect(t.runStep()).resolves.toMatchObject({ step: 2 });
+  });
+});
+
 describe('abort', () => {
   test('an aborted signal stops between steps; the state equals a run of exactly that many steps', async () => {
     const controller = new AbortController();

@@ -1,7 +1,6 @@
 // `lenet5 bench`: training throughput for 1..N workers (and, with --profile, where a step's time
 // goes per tfjs kernel).
-import { availableParallelism } from 'node:os';
-import { bench, type BenchResult } from '../bench.js';
+import { bench, DEFAULT_WARMUP, type BenchResult } from '../bench.js';
 import { loadMnist } from '../mnist-files.js';
 import type { ModelName } from '../model.js';
 import { profileStep } from '../profile.js';
@@ -37,13 +36,12 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     }
     return 0;
   }
-  const workers = flags.workers ?? [...new Set([1, availableParallelism()])];
   if (!flags.json) {
-    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after 10 warm-up steps; samples/s median [min, max]`);
+    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after ${DEFAULT_WARMUP} warm-up steps; samples/s median [min, max]`);
   }
   const results = await bench({
     models: flags.models,
-    workers,
+    workers: flags.workers,
     batchSize: flags.batch,
     runs: flags.runs,
     steps: flags.steps,

@@ -11,6 +11,7 @@ import { evalCommand } from './eval.js';
 import { benchCommand } from './bench.js';
 import { predictCommand } from './predict.js';
 import { DEFAULT_J } from '../model.js';
+import pkg from '../../package.json' with { type: 'json' };
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
@@ -38,7 +39,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const program = new Command('lenet5')
       .exitOverride()
     .description('Train LeNet-5 on MNIST with every core: Piscina workers, tfjs-core gradients, deterministic averaging.')
-    .version('0.1.0')
+    .version(pkg.version)
     .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
 
   program
@@ -46,7 +47,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('train a model; saves checkpoints, metrics.jsonl and training.svg in a run folder')
     .addOption(new Option('--model <name>', `lenet5 (the paper's) or lenet5-softmax (default: ${DEFAULTS.model})`).choices(MODEL_NAMES))
     .option('--workers <n>', `worker threads (default: available parallelism, here ${cores})`, int(1, 256))
-    .option('--shards <s>', 'micro-batches per step; results depend on S, never on --workers (default: = workers)', int(1, 1024))
+    .option('--shards <s>', 'micro-batches per step; results depend on S, never on --workers (default: = workers, at most --batch)', int(1, 1024))
     .option('--epochs <e>', `train until this many epochs are done (default: ${DEFAULTS.epochs})`, int(1, 1e6))
     .option('--steps <n>', 'stop after this many steps (counted from step 0 like --epochs)', int(1))
     .option('--batch <b>', `global minibatch (default: ${DEFAULTS.batchSize})`, int(1, 65536))
@@ -110,9 +111,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 
   program
     .command('bench')
-    .description('steady-state training throughput (samples/s) for 1 and N workers, median of several runs')
+    .description('steady-state training throughput (samples/s) for 1..N workers, median of several runs')
     .option('--models <list>', 'comma-separated (default: lenet5-softmax,lenet5)', models, ['lenet5-softmax', 'lenet5'])
-    .option('--workers <list>', `comma-separated worker counts (default: 1,${cores})`, intList)
+    .option('--workers <list>', `comma-separated worker counts (default: 1..${cores})`, intList)
     .option('--batch <b>', 'global minibatch', int(1, 65536), 64)
     .option('--runs <n>', 'timed runs per configuration; the median is reported', int(1, 1000), 5)
     .option('--steps <n>', 'steps per timed run', int(1, 100000), 20)

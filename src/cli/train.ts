@@ -31,10 +31,19 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const started = performance.now();
   const trainer: Trainer = await createTrainer(flags.options);
   const o = trainer.options;
+  if (trainer.warning) process.stderr.write(`lenet5: warning: ${trainer.warning}\n`);
   const runDir = resolve(flags.out ?? join('runs', runName(o.model)));
   const checkpoint = resolve(flags.save ?? join(runDir, 'model.safetensors'));
-  mkdirSync(runDir, { recursive: true });
-  const metrics: WriteStream = createWriteStream(join(runDir, 'metrics.jsonl'), { flags: 'a' });
+  let metrics: WriteStream;
+  try {
+    mkdirSync(runDir, { recursive: true });
+    metrics = createWriteStream(join(runDir, 'metrics.jsonl'), { flags: 'a' });
+    await new Promise<void>((ready, failed) => metrics.once('open', () => ready()).once('error', failed));
+  } catch (e) {
+    await trainer.close();
+    throw new Error(`cannot write the run folder ${runDir}: ${(e as Error).message}`);
+  }
+  metrics.on('error', (e) => process.stderr.write(`lenet5: warning: metrics.jsonl: ${e.message}\n`));
   const epochs = flags.epochs ?? o.epochs;
   const lastStep = Math.min(epochs * trainer.stepsPerEpoch, flags.steps ?? Infinity);
   say(
@@ -45,15 +54,30 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   );
   say(`run folder ${runDir}`);
 
-  // Ctrl-C: stop after the current step, save, report. A second Ctrl-C quits at once (the last
-  // epoch's checkpoint is intact: saves are atomic).
+  // Ctrl-C: stop after the current step, save, report. A second Ctrl-C quits without saving (the
+  // last epoch's checkpoint is intact), except during a save, which it lets finish first.
   const stop = new AbortController();
   let interrupts = 0;
+  let saving = false;
+  let quitAfterSave = false;
   const onSigint = () => {
     interrupts++;
-    if (interrupts > 1) process.exit(130);
-    process.stderr.write('\nstopping after this step to save a checkpoint (Ctrl-C again to quit without saving)\n');
-    stop.abort();
+    if (interrupts === 1) {
+      process.stderr.write('\nstopping after this step to save a checkpoint (Ctrl-C again to quit without saving)\n');
+      stop.abort();
+    } else if (saving) {
+      process.stderr.write('\nfinishing the save in progress, then quitting\n');
+      quitAfterSave = true;
+    } else process.exit(130);
+  };
+  const save = async () => {
+    saving = true;
+    try {
+      return await trainer.save(checkpoint);
+    } finally {
+      saving = false;
+      if (quitAfterSave) process.exit(130);
+    }
   };
   process.on('SIGINT', onSigint);
 
@@ -106,7 +130,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       } else if (ev.type === 'epoch') {
         evalMs = performance.now() - afterStep;
         epochEvents.push(ev);
-        const saved = await trainer.save(checkpoint);
+        const saved = await save();
         await plot();
         bar?.stop();
         say(
@@ -116,7 +140,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
         if (bar && ev.step < lastStep) bar.start(lastStep, ev.step, { epoch: `${ev.epoch + 1}/${epochs}`, loss: '-', rate: '-', eta: '-' });
       } else {
         bar?.stop();
-        const saved = await trainer.save(checkpoint);
+        const saved = await save();
         await plot();
         if (ev.reason === 'aborted') {
           say(`stopped at step ${ev.step} (epoch ${ev.epochs.toFixed(2)}); resume with: lenet5 train --init ${saved.model}`);

@@ -70,7 +70,7 @@ function conv2D(args: KernelArgs): tf.TensorInfo {
   const wp = arena.putRows(values(args, filter), K, o, oPad);
   const yp = arena.alloc(P * oPad);
   wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
-  wk.gemm(P, oPad, K, cols, K, 1, wp, oPad, yp, oPad, 0);
+  wk.gemm(P, oPad, K, cols, K, 1, wp, oPad, yp, oPad);
   return output(args, g.outShape, arena.take(yp, P, o, oPad));
 }
 
@@ -97,7 +97,7 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const dwp = arena.alloc(K * oPad);
   wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
   // A = cols^T: element (k, p) at cols + 4 (p K + k), i.e. row stride 1, column stride K.
-  wk.gemm(K, oPad, P, cols, 1, K, dyp, oPad, dwp, oPad, 0);
+  wk.gemm(K, oPad, P, cols, 1, K, dyp, oPad, dwp, oPad);
   return output(args, attrs.filterShape, arena.take(dwp, K, o, oPad));
 }
 
@@ -117,7 +117,7 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   Wt.fill(0);
   transposeInto(values(args, filter), K, o, Wt, kPad); // W[K, O] -> W^T[O, kPad]
   const wk = kernels();
-  wk.gemm(P, kPad, o, dyp, o, 1, wtp, kPad, dcols, kPad, 0);
+  wk.gemm(P, kPad, o, dyp, o, 1, wtp, kPad, dcols, kPad);
   wk.col2im(dcols, kPad, n, h, w, c, kh, kw, dxp);
   return output(args, attrs.inputShape, arena.take(dxp, 1, n * h * w * c, n * h * w * c));
 }

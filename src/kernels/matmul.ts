@@ -28,7 +28,7 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
     transposeInto(values(args, b), N, K, B, nPad);
   } else bp = arena.putRows(values(args, b), K, N, nPad);
   const cp = arena.alloc(M * nPad);
-  kernels().gemm(M, nPad, K, ap, transposeA ? 1 : K, transposeA ? M : 1, bp, nPad, cp, nPad, 0);
+  kernels().gemm(M, nPad, K, ap, transposeA ? 1 : K, transposeA ? M : 1, bp, nPad, cp, nPad);
   const c = arena.take(cp, M, N, nPad);
   const outer = (ar > 2 ? a.shape.slice(0, -2) : br > 2 ? b.shape.slice(0, -2) : []) as number[];
   return output(args, [...outer.map(() => 1), M, N], c);

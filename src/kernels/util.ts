@@ -26,7 +26,7 @@ export function stock(name: string, args: KernelArgs): tf.TensorInfo | tf.Tensor
   return k.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
 }
 
-export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+export { sizeOf } from '../params.js';
 export const roundUp4 = (n: number) => (n + 3) & ~3;
 
 /** Copies a [rows, cols] matrix between row strides srcLd and dstLd. */

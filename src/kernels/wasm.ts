@@ -9,7 +9,7 @@ import { copyRows } from './util.js';
 export interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
-  gemm(M: number, N: number, K: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
+  gemm(M: number, N: number, K: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number): void;
   im2col(x: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, cols: number, ldk: number): void;
   col2im(cols: number, ldk: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, dx: number): void;
   tanh(x: number, y: number, n: number): void;
@@ -70,8 +70,8 @@ export class Arena {
   }
 
   /** Copies `data` in; returns the byte pointer. */
-  put(data: Float32Array, floats = data.length): number {
-    const ptr = this.alloc(floats);
+  put(data: Float32Array): number {
+    const ptr = this.alloc(data.length);
     this.f32(ptr, data.length).set(data);
     return ptr;
   }

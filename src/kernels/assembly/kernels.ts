@@ -10,7 +10,7 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-// ---- GEMM: C[M, N] (+)= A[M, K] B[K, N] ----------------------------------------------------------
+// ---- GEMM: C[M, N] = A[M, K] B[K, N] -------------------------------------------------------------
 // A is read through strides (element (m, k) at a + 4 (m rsA + k csA)), so A or A^T both work;
 // B rows are contiguous (N must be a multiple of 4), C rows too. SIMD runs along N.
 
@@ -95,11 +95,10 @@ export function heapBase(): usize {
   v128.store(c, f32x4.add(v128.load(c), c0));
 }
 
-export function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32): void {
+export function gemm(M: i32, N: i32, K: i32, a: usize, rsA: i32, csA: i32, b: usize, ldb: i32, c: usize, ldc: i32): void {
   const rsA4 = <usize>rsA << 2, csA4 = <usize>csA << 2, ldb4 = <usize>ldb << 2, ldc4 = <usize>ldc << 2;
-  if (!accumulate) {
-    for (let m = 0; m < M; m++) memory.fill(c + <usize>m * ldc4, 0, <usize>N << 2);
-  }
+  // The tiles add each k-chunk's sums into C: start from zero.
+  for (let m = 0; m < M; m++) memory.fill(c + <usize>m * ldc4, 0, <usize>N << 2);
   for (let kb = 0; kb < K; kb += KC) {
     const kn = min(KC, K - kb);
     const ak = a + <usize>kb * csA4;

@@ -1,0 +1,45 @@
+// Options are checked once, at the entry, with an error that names the option and what it must be.
+import { describe, expect, test } from 'vitest';
+import { resolveOptions, DEFAULTS } from '../src/options.js';
+import { createTrainer } from '../src/trainer.js';
+import { DEFAULT_AUGMENT } from '../src/augment.js';
+
+describe('resolveOptions', () => {
+  test('fills the documented defaults', () => {
+    const o = resolveOptions({}, 4);
+    expect(o).toMatchObject({ model: 'lenet5', workers: 4, shards: 4, batchSize: 64, learningRate: 0.01, lrDecay: 0.5, lrDecayEvery: 3, momentum: 0.9, seed: 1, shuffle: true, epochs: DEFAULTS.epochs, limit: null, kernels: 'fast' });
+    expect(o.augment).toEqual(DEFAULT_AUGMENT);
+    expect(resolveOptions({ model: 'lenet5-softmax' }, 1).learningRate).toBe(0.05);
+    // S defaults to the workers, but never above the batch.
+    expect(resolveOptions({ batchSize: 2 }, 8).shards).toBe(2);
+  });
+
+  test("a checkpoint's settings fill what is not given; given options win", () => {
+    const o = resolveOptions({ learningRate: 0.002 }, 2, { model: 'lenet5-softmax', seed: 9, learningRate: 0.3, augment: null, shards: 3 });
+    expect(o).toMatchObject({ model: 'lenet5-softmax', seed: 9, learningRate: 0.002, augment: null, shards: 3 });
+    expect(() => resolveOptions({}, 2, { augment: { maxShift: 99 } as never })).toThrow(/options.augment.maxShift must be a number in \[0, 8\], got 99/);
+  });
+
+  test.each([
+    [{ batchSize: 0 }, /options.batchSize must be an integer in 1..65536, got 0/],
+    [{ workers: 0 }, /options.workers must be an integer in 1..256, got 0/],
+    [{ shards: 65 }, /options.shards \(65\) must not exceed options.batchSize \(64\)/],
+    [{ model: 'lenet7' }, /options.model must be one of lenet5, lenet5-softmax, got "lenet7"/],
+    [{ learningRate: -1 }, /options.learningRate must be a number in \(0, 10\], got -1/],
+    [{ momentum: 1 }, /options.momentum must be a number in \[0, 0.999\], got 1/],
+    [{ seed: 1.5 }, /options.seed must be an integer in 0..4294967295, got 1.5/],
+    [{ kernels: 'gpu' }, /options.kernels must be one of fast, stock, got "gpu"/],
+    [{ augment: { maxScale: 2 } }, /options.augment.maxScale must be a number in \[0, 0.5\], got 2/],
+    [{ batchsize: 32 }, /options.batchsize is not an option; known: model, j, workers/],
+    [{ data: {} }, /options.data.train must be a dataset \{ images, labels, count \}/],
+    [{ data: { train: { images: new Uint8Array(784), labels: Uint8Array.of(10), count: 1 }, test: {} } }, /options.data.train.labels\[0\] is 10, outside 0..9/],
+    [{ pool: 'piscina' }, /options.pool must be a pool factory/],
+  ])('%j is refused: %s', (options, message) => {
+    expect(() => resolveOptions(options as never, 2)).toThrow(message);
+  });
+
+  test('createTrainer refuses before starting any thread', async () => {
+    await expect(createTrainer({ batchSize: 0 })).rejects.toThrow(TypeError);
+    await expect(createTrainer({ init: 'no/such/checkpoint.safetensors' })).rejects.toThrow(/checkpoint no\/such\/checkpoint.safetensors does not exist/);
+  });
+});
