@@ -77,3 +77,32 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
   }
   return results;
 }
+
+/**
+ * How well this host runs `threads` CPU-bound threads at once: the time of a fixed floating-point
+ * loop alone, divided by its time when `threads` copies run together (1.0 = perfect). Context for
+ * the worker scaling figures: on a shared or oversubscribed host two "cores" may not be two cores.
+ */
+export async function hostParallelEfficiency(threads: number): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    const a = new Float64Array(1024).map((_, i) => i / 1024), b = a.slice().reverse();
+    const t0 = performance.now(); let s = 0;
+    for (let r = 0; r < 200000; r++) for (let i = 0; i < 1024; i++) s += a[i] * b[i];
+    parentPort.postMessage({ ms: performance.now() - t0, s });`;
+  const run = (n: number) =>
+    Promise.all(
+      Array.from({ length: n }, () => {
+        const w = new Worker(code, { eval: true });
+        return new Promise<number>((resolve, reject) => {
+          w.once('message', (m: { ms: number }) => resolve(m.ms));
+          w.once('error', reject);
+        }).finally(() => w.terminate());
+      }),
+    );
+  const alone: number[] = [];
+  for (let k = 0; k < 3; k++) alone.push((await run(1))[0]); // one at a time
+  const together = Math.max(...(await run(threads)));
+  return median(alone) / together;
+}

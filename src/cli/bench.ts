@@ -1,6 +1,7 @@
 // `lenet5 bench`: training throughput for 1..N workers (and, with --profile, where a step's time
 // goes per tfjs kernel).
-import { bench, DEFAULT_WARMUP, type BenchResult } from '../bench.js';
+import { availableParallelism } from 'node:os';
+import { bench, DEFAULT_WARMUP, hostParallelEfficiency, type BenchResult } from '../bench.js';
 import { loadMnist } from '../mnist-files.js';
 import type { ModelName } from '../model.js';
 import { profileStep } from '../profile.js';
@@ -38,6 +39,11 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   }
   if (!flags.json) {
     out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after ${DEFAULT_WARMUP} warm-up steps; samples/s median [min, max]`);
+    const cores = availableParallelism();
+    if (cores > 1) {
+      const e = await hostParallelEfficiency(cores);
+      out(`  host check: ${cores} threads of pure arithmetic at once each run at ${(100 * e).toFixed(0)}% of one alone`);
+    }
   }
   const results = await bench({
     models: flags.models,
