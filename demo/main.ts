@@ -2,7 +2,8 @@
 // URL parameters prefill the form (model, workers, batch, seed, epochs, steps, limit) and
 // `autostart=1` starts at once; window.__lenet5 exposes progress for the end-to-end test.
 import { Coordinator, type TrainEvent } from '../src/coordinator.js';
-import { datasetFromIdx, IDX_FILES, IMAGE_SIDE, NUM_CLASSES, type Mnist } from '../src/data.js';
+import { datasetFromIdx, IDX_FILES, IMAGE_SIDE, type Mnist } from '../src/data.js';
+import { probabilities, type ModelName } from '../src/model.js';
 import { toMnistDigit } from '../src/digit-image.js';
 import { resolveOptions, type TrainerOptions } from '../src/options.js';
 import { createComlinkPool } from '../src/pools/comlink.js';
@@ -153,13 +154,11 @@ function setUpPad(classify: (digit: Uint8Array) => void): void {
   $('clear').addEventListener('click', clear);
 }
 
-function showPrediction(model: string, scores: Float32Array, digit: number): void {
-  const z = Array.from(scores.subarray(0, NUM_CLASSES), (s) => (model === 'lenet5' ? -s : s));
-  const m = Math.max(...z);
-  const e = z.map((v) => Math.exp(v - m));
-  const total = e.reduce((a, b) => a + b, 0);
+function showPrediction(model: ModelName, scores: Float32Array, digit: number): void {
   $('prediction').textContent = String(digit);
-  $('probs').innerHTML = e.map((v, i) => `<div>${i} ${'█'.repeat(Math.round((20 * v) / total)).padEnd(20, '·')} ${((100 * v) / total).toFixed(1)}%</div>`).join('');
+  $('probs').innerHTML = probabilities(model, scores)
+    .map((p, i) => `<div>${i} ${'█'.repeat(Math.round(20 * p)).padEnd(20, '·')} ${(100 * p).toFixed(1)}%</div>`)
+    .join('');
 }
 
 // ---- training ------------------------------------------------------------------------------------------

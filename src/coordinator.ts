@@ -2,7 +2,7 @@
 // micro-batches, runs them on the pool, averages the S gradient slots in index order, updates the
 // shared weights, and reports. Environment-neutral: Node (trainer.ts) and the browser
 // (demo/main.ts) give it a dataset and a pool.
-import { firstSamples, type Mnist } from './data.js';
+import { firstSamples, IMAGE_SIDE, type Mnist } from './data.js';
 import { createModel, initParam, type ModelSpec } from './model.js';
 import { averageSlots, learningRateAt, sgdStep } from './optimizer.js';
 import type { ResolvedOptions } from './options.js';
@@ -226,7 +226,7 @@ export class Coordinator {
 
   /** Classifies 28x28 MNIST-style images (n x 784 bytes, ink bright on black) with the current weights. */
   predict(images: Uint8Array): Promise<{ scores: Float32Array; predicted: Int32Array }> {
-    const side = 28 * 28;
+    const side = IMAGE_SIDE * IMAGE_SIDE;
     if (!(images instanceof Uint8Array) || images.length === 0 || images.length % side !== 0) {
       return Promise.reject(new TypeError(`predict: images must be a Uint8Array of n x 784 bytes (28x28 each), got ${images instanceof Uint8Array ? `${images.length} bytes` : String(images)}`));
     }

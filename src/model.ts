@@ -186,6 +186,18 @@ export function sampleLoss(spec: ModelSpec, scores: tf.Tensor2D, oneHot: tf.Tens
   return tf.add(tf.add(picked, L), tf.softplus(tf.sub(-spec.j!, L))) as tf.Tensor1D;
 }
 
+/**
+ * One sample's class probabilities from its scores [10]: a softmax of -penalty for lenet5's RBF
+ * penalties, of the logits for lenet5-softmax.
+ */
+export function probabilities(model: ModelName, scores: ArrayLike<number>): number[] {
+  const z = Array.from({ length: NUM_CLASSES }, (_, i) => (model === 'lenet5' ? -scores[i] : scores[i]));
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
+
 /** The predicted class of each sample from scores [n, 10] (argmin for RBF penalties, else argmax). */
 export function predictions(spec: ModelSpec, scores: Float32Array | Int32Array | Uint8Array, n: number): Int32Array {
   const out = new Int32Array(n);

@@ -5,6 +5,7 @@ import { createTrainer } from '../trainer.js';
 import { inlinePool } from '../pools/inline.js';
 import { toMnistDigit } from '../digit-image.js';
 import { NUM_CLASSES } from '../data.js';
+import { probabilities } from '../model.js';
 
 /** Decodes a PNG into grey levels 0..255 (transparent areas count as white paper). */
 export function readPngGray(path: string): { gray: Float32Array; width: number; height: number } {
@@ -34,14 +35,8 @@ export async function predictCommand(checkpoint: string, image: string, flags: {
   const trainer = await createTrainer({ init: checkpoint, data: { train: ds, test: ds }, workers: 1, shards: 1, batchSize: 1, pool: inlinePool });
   try {
     const { scores, predicted } = await trainer.predict(digit);
-    const lenet5 = trainer.options.model === 'lenet5';
-    // lenet5 scores are RBF penalties (lower is better); softmax scores are logits. Both turn into
-    // probabilities by a softmax (of -penalty or of the logit).
-    const z = Array.from(scores.subarray(0, NUM_CLASSES), (s) => (lenet5 ? -s : s));
-    const m = Math.max(...z);
-    const e = z.map((v) => Math.exp(v - m));
-    const total = e.reduce((a, b) => a + b, 0);
-    const probs = e.map((v) => v / total);
+    const lenet5 = trainer.options.model === 'lenet5'; // scores: RBF penalties, else logits
+    const probs = probabilities(trainer.options.model, scores);
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ type: 'predict', image, model: trainer.options.model, digit: predicted[0], scores: Array.from(scores), probabilities: probs })}\n`);
     } else {

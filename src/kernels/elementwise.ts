@@ -28,8 +28,6 @@ function broadcastMode(big: readonly number[], small: readonly number[]): { mode
 function apply(op: Op, x: Float32Array, y: Float32Array, out: Float32Array, yMode: 'same' | 'scalar' | 'trailing' | 'leading', inner: number, swap: boolean): void {
   // out[i] = x[i] op y[...], or y op x when swap (x is the larger operand throughout).
   const n = out.length;
-  const yAt =
-    yMode === 'same' ? (i: number) => i : yMode === 'scalar' ? () => 0 : yMode === 'trailing' ? (i: number) => i % inner : (i: number) => Math.floor(i / inner);
   if (yMode === 'same' || yMode === 'scalar') {
     const s = y[0];
     const same = yMode === 'same';
@@ -48,8 +46,9 @@ function apply(op: Op, x: Float32Array, y: Float32Array, out: Float32Array, yMod
     }
     return;
   }
+  // leading: y repeats each value over `inner` consecutive outputs
   for (let i = 0; i < n; i++) {
-    const v = y[yAt(i)];
+    const v = y[Math.floor(i / inner)];
     out[i] = op === 'add' ? x[i] + v : op === 'mul' ? x[i] * v : swap ? v - x[i] : x[i] - v;
   }
 }
