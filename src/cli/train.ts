@@ -1,7 +1,8 @@
 // `lenet5 train`: trains with every core, shows progress, evaluates after each epoch, keeps a run
 // folder (checkpoint, metrics.jsonl, training.svg), saves on Ctrl-C, and ends with the test
 // error and the weights hash.
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { createTrainer, type Trainer } from '../trainer.js';
@@ -70,10 +71,17 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       quitAfterSave = true;
     } else process.exit(130);
   };
-  const save = async () => {
+  // Saves the checkpoint and redraws the plot, once per step count: a run that ends on an epoch
+  // boundary has already saved for its last epoch event.
+  let last: { step: number; model: string } | null = null;
+  const save = async (): Promise<string> => {
+    if (last?.step === trainer.step) return last.model;
     saving = true;
     try {
-      return await trainer.save(checkpoint);
+      const { model } = await trainer.save(checkpoint);
+      await writeFile(join(runDir, 'training.svg'), await trainingSvg(steps, epochEvents, `${o.model}: ${runDir}`));
+      last = { step: trainer.step, model };
+      return model;
     } finally {
       saving = false;
       if (quitAfterSave) process.exit(130);
@@ -105,7 +113,6 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     metrics.write(`${line}\n`);
     if (flags.json) process.stdout.write(`${line}\n`);
   };
-  const plot = async () => writeFileSync(join(runDir, 'training.svg'), await trainingSvg(steps, epochEvents, `${o.model}: ${runDir}`));
 
   try {
     let afterStep = performance.now();
@@ -131,24 +138,22 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
         evalMs = performance.now() - afterStep;
         epochEvents.push(ev);
         const saved = await save();
-        await plot();
         bar?.stop();
         say(
           `epoch ${ev.epoch}/${epochs}: test error ${percent(ev.testError)} (loss ${ev.testLoss.toFixed(4)}), ` +
-            `train loss ${ev.trainLoss.toFixed(4)}, ${duration(performance.now() - started)} elapsed; saved ${saved.model}`,
+            `train loss ${ev.trainLoss.toFixed(4)}, ${duration(performance.now() - started)} elapsed; saved ${saved}`,
         );
         if (bar && ev.step < lastStep) bar.start(lastStep, ev.step, { epoch: `${ev.epoch + 1}/${epochs}`, loss: '-', rate: '-', eta: '-' });
       } else {
         bar?.stop();
         const saved = await save();
-        await plot();
         if (ev.reason === 'aborted') {
-          say(`stopped at step ${ev.step} (epoch ${ev.epochs.toFixed(2)}); resume with: lenet5 train --init ${saved.model}`);
+          say(`stopped at step ${ev.step} (epoch ${ev.epochs.toFixed(2)}); resume with: lenet5 train --init ${saved}`);
           code = 130;
         }
         say(`test error ${percent(ev.testError)} (${grouped(ev.testError * trainer.data.test.count)} of ${grouped(trainer.data.test.count)}), test loss ${ev.testLoss.toFixed(4)}`);
         say(`wall time ${duration(performance.now() - started)}`);
-        say(`checkpoint ${saved.model}`);
+        say(`checkpoint ${saved}`);
         say(`metrics ${join(runDir, 'metrics.jsonl')}, plot ${join(runDir, 'training.svg')}`);
         say(`weights sha256: ${ev.weightsSha256}`);
       }
