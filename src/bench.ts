@@ -1,8 +1,8 @@
 // Steady-state training throughput: for each model and worker count, a trainer runs warm-up
-// steps, then `runs` timed runs of `steps` steps each; samples/s is reported as the median over
-// runs, with min and max. Nothing here asserts a speed: it measures.
+// steps, then `runs` timed runs of `steps` steps each (the worker counts taking turns); samples/s
+// is reported as the median over runs, with min and max. Nothing here asserts a speed: it measures.
 import { availableParallelism } from 'node:os';
-import { createTrainer } from './trainer.js';
+import { createTrainer, type Trainer } from './trainer.js';
 import type { Mnist } from './data.js';
 import { loadMnist } from './mnist-files.js';
 import type { ModelName } from './model.js';
@@ -54,25 +54,32 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
   const kernels = o.kernels ?? 'fast';
   const data = o.data ?? loadMnist();
   const results: BenchResult[] = [];
+  const warmup = o.warmup ?? DEFAULT_WARMUP;
+  // Enough samples that no timed step wraps into a second epoch (no evaluation is timed).
+  const limit = batchSize * (warmup + runs * steps + 1);
   for (const model of models) {
-    for (const workers of workerCounts) {
-      // Enough samples that no timed step wraps into a second epoch (no evaluation is timed).
-      const limit = batchSize * ((o.warmup ?? DEFAULT_WARMUP) + runs * steps + 1);
-      const trainer = await createTrainer({ model, workers, batchSize, kernels, data, limit, epochs: 1 });
-      try {
-        for (let k = 0; k < (o.warmup ?? DEFAULT_WARMUP); k++) await trainer.runStep();
-        const rates: number[] = [];
-        for (let r = 0; r < runs; r++) {
+    // Every worker count's trainer is started first, and their timed runs take turns (1, 2, .., 1,
+    // 2, ..): a host whose speed drifts over a minute then slows all counts alike, which keeps the
+    // speed-up figures honest. Idle trainers' threads sleep and cost nothing.
+    const trainers: Trainer[] = [];
+    try {
+      for (const workers of workerCounts) trainers.push(await createTrainer({ model, workers, batchSize, kernels, data, limit, epochs: 1 }));
+      for (const trainer of trainers) for (let k = 0; k < warmup; k++) await trainer.runStep();
+      const rates = trainers.map((): number[] => []);
+      for (let r = 0; r < runs; r++) {
+        for (const [i, trainer] of trainers.entries()) {
           const t0 = performance.now();
           for (let k = 0; k < steps; k++) await trainer.runStep();
-          rates.push((steps * batchSize * 1000) / (performance.now() - t0));
+          rates[i].push((steps * batchSize * 1000) / (performance.now() - t0));
         }
-        const result = { model, workers, batch: batchSize, kernels, samplesPerSec: median(rates), min: Math.min(...rates), max: Math.max(...rates), runs };
+      }
+      workerCounts.forEach((workers, i) => {
+        const result = { model, workers, batch: batchSize, kernels, samplesPerSec: median(rates[i]), min: Math.min(...rates[i]), max: Math.max(...rates[i]), runs };
         results.push(result);
         o.onResult?.(result);
-      } finally {
-        await trainer.close();
-      }
+      });
+    } finally {
+      await Promise.all(trainers.map((t) => t.close()));
     }
   }
   return results;

@@ -9,6 +9,7 @@ import type { ResolvedOptions } from './options.js';
 import { ParamStore } from './params.js';
 import type { GradientResult, PoolFactory, WorkerInit, WorkerPool } from './protocol.js';
 import { permutation } from './rng.js';
+import { initWasm } from './kernels/wasm.js';
 
 export interface StepEvent {
   readonly type: 'step';
@@ -141,6 +142,8 @@ export class Coordinator {
       train: this.data.train,
       test: this.data.test,
     };
+    // The update runs in WebAssembly when it can load here; otherwise in JS, with the same bits.
+    await initWasm().catch(() => undefined);
     this.pool = await factory(init, this.options.workers);
     return this;
   }

@@ -3,7 +3,9 @@
 // with tfjs-core ops, so that tfjs-core's autodiff gives the gradients.
 //
 // Data layout: activations are NHWC (tfjs's convention); weights are stored as PyTorch stores
-// them (conv OIHW, dense [out, in]) and transposed on the fly, so a checkpoint is a plain dump.
+// them (conv OIHW, dense [out, in]), so a checkpoint is a plain dump. C1 and C3 transpose their
+// (small) filters to tfjs's HWIO on the fly; C5, whose 5x5 window covers all of S4, is a matrix
+// product with S4 flattened in PyTorch's CHW order, so its 48,000 weights are used as stored.
 import { tf } from './tf.js';
 import { digitCentres } from './digits.js';
 import { INPUT_SIDE, NUM_CLASSES } from './data.js';
@@ -133,8 +135,12 @@ const conv = (x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor) => tf.add(tf.conv2d(x,
 
 const pool = (x: tf.Tensor4D) => tf.avgPool(x, 2, 2, 'valid');
 
-/** x[n, in] times W[out, in]^T plus b[out]. */
-const dense = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.add(tf.matMul(x, w as tf.Tensor2D, false, true), b);
+/** scale (x[n, in] W[out, in]^T) + b[out]: the scale goes on the [n, out] product, not on W. */
+const dense = (x: tf.Tensor2D, w: tf.Tensor, scale: number, b: tf.Tensor): tf.Tensor2D =>
+  tf.add(tf.mul(tf.matMul(x, w as tf.Tensor2D, false, true), scale), b);
+
+/** [n, h, w, c] (NHWC) -> [n, c h w]: each sample's values in PyTorch's flattening order. */
+const flattenCHW = (x: tf.Tensor4D): tf.Tensor2D => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], -1]);
 
 export type Params = Readonly<Record<string, tf.Tensor>>;
 
@@ -142,15 +148,14 @@ export type Params = Readonly<Record<string, tf.Tensor>>;
  * x: [n, 32, 32, 1] -> scores [n, 10]. For lenet5 the scores are the RBF penalties
  * y_i = sum_j (f6_j - c_ij)^2 (lower is better); for lenet5-softmax, logits (higher is better).
  *
- * Each layer computes f(W x + b) = A tanh(S (W x + b)). The constants are folded into the small
- * tensors instead of the large activations: the layer keeps t = tanh((S W) x + S b), and the
- * next layer, which sees A t (pooling and convolution are linear), uses A W' in place of W'.
- * The function is the paper's; the scalar multiplies just touch thousands of weights instead of
- * the n x 28 x 28 x 6 activations (test/gradients.test.ts checks it against a direct float64
- * implementation).
+ * Each layer computes f(W x + b) = A tanh(S (W x + b)). The constants are folded into the
+ * smaller tensors instead of the large activations: the layer keeps t = tanh(S (W x) + S b), and
+ * the next layer, which sees A t (pooling and convolution are linear), multiplies its own W x by
+ * A. C1 and C3 scale their few weights (150 and 2,400); C5, F6 and the output scale their
+ * [n, out] products, smaller than their weights. The function is the paper's
+ * (test/gradients.test.ts checks it against a direct float64 implementation).
  */
 export function forward(spec: ModelSpec, p: Params, x: tf.Tensor4D): tf.Tensor2D {
-  const n = x.shape[0];
   if (x.shape[1] !== INPUT_SIDE || x.shape[2] !== INPUT_SIDE || x.shape[3] !== 1) {
     throw new Error(`input must be [n, ${INPUT_SIDE}, ${INPUT_SIDE}, 1], got [${x.shape.join(', ')}]`);
   }
@@ -161,9 +166,9 @@ export function forward(spec: ModelSpec, p: Params, x: tf.Tensor4D): tf.Tensor2D
   const s2 = pool(c1); //                                                                   [n, 14, 14, 6]
   const c3 = tf.tanh(conv(s2, tf.mul(p['c3.weight'], c3Gate), bias('c3.bias'))); //           [n, 10, 10, 16]
   const s4 = pool(c3); //                                                                   [n, 5, 5, 16]
-  const c5 = tf.tanh(conv(s4, tf.mul(p['c5.weight'], AS), bias('c5.bias'))); //              [n, 1, 1, 120]
-  const f6 = tf.tanh(dense(tf.reshape(c5, [n, 120]), tf.mul(p['f6.weight'], AS), bias('f6.bias'))); // [n, 84]
-  if (spec.name === 'lenet5-softmax') return dense(f6, tf.mul(p['out.weight'], F_A), p['out.bias']); // [n, 10]
+  const c5 = tf.tanh(dense(flattenCHW(s4), tf.reshape(p['c5.weight'], [120, 400]), AS, bias('c5.bias'))); // [n, 120]
+  const f6 = tf.tanh(dense(c5, p['f6.weight'], AS, bias('f6.bias'))); //                      [n, 84]
+  if (spec.name === 'lenet5-softmax') return dense(f6, p['out.weight'], F_A, p['out.bias']); // [n, 10]
   // sum_j (x_j - c_ij)^2 = |x|^2 - 2 x.c_i + |c_i|^2 with x = A f6: [n, 1] + [n, 10] + [1, 10]
   const c = p['rbf.centers'] as tf.Tensor2D;
   const out = tf.mul(f6, F_A) as tf.Tensor2D;

@@ -9,6 +9,10 @@ import { inlinePool } from '../src/pools/inline.js';
 import type { TrainEvent } from '../src/coordinator.js';
 import { createModel } from '../src/model.js';
 import { ParamStore } from '../src/params.js';
+import { averageSlots, sgdStep } from '../src/optimizer.js';
+import { initWasm } from '../src/kernels/wasm.js';
+import { stream, uniform01 } from '../src/rng.js';
+import type { ModelSpec } from '../src/model.js';
 import type { TrainerOptions } from '../src/options.js';
 import type { PoolFactory, WorkerPool } from '../src/protocol.js';
 
@@ -74,6 +78,32 @@ describe('determinism', () => {
       await t.close();
     }
     expect(new Set(hashes).size).toBe(1);
+  });
+
+  test('the WebAssembly update (averaging and SGD) gives the bits of the JS definition', async () => {
+    await initWasm();
+    const odd: ModelSpec = { name: 'lenet5', params: [
+      { name: 'a', shape: [7], trainable: true }, { name: 'fixed', shape: [3], trainable: false }, { name: 'b', shape: [5, 3], trainable: true },
+    ] };
+    const specs = [createModel('lenet5'), createModel('lenet5-softmax'), odd];
+    for (const [spec, counts] of specs.flatMap((sp) => [[32], [32, 32], [22, 21, 21], [40, 0, 24]].map((c) => [sp, c] as const))) {
+      const stores = [0, 1].map(() => ParamStore.create(spec, counts.length));
+      const rng = stream(7, counts.length);
+      const fill = (r: Float32Array) => r.forEach((_, i) => (r[i] = 2 * uniform01(rng) - 1));
+      fill(stores[0].weights);
+      fill(stores[0].momentum);
+      for (let s = 0; s < counts.length; s++) fill(stores[0].slot(s));
+      new Uint8Array(stores[1].buffer).set(new Uint8Array(stores[0].buffer)); // the same state twice
+      const finite = stores.map((st, k) => averageSlots(st, counts, k === 1));
+      stores.forEach((st, k) => sgdStep(st, 0.01, 0.9, k === 1));
+      expect(finite).toEqual([true, true]);
+      for (const region of ['grad', 'momentum', 'weights'] as const) {
+        expect(sha(stores[1][region]), `${spec.name} ${counts} ${region}`).toBe(sha(stores[0][region]));
+      }
+      expect(sha(stores[0].weights)).not.toBe(sha(stores[0].slot(0))); // the update did something
+      stores.forEach((st) => (st.slot(counts.length - 1)[5] = Number.POSITIVE_INFINITY));
+      expect(stores.map((st, k) => averageSlots(st, counts, k === 1))).toEqual(counts.at(-1) ? [false, false] : [true, true]);
+    }
   });
 
   test.each([4, 3])('the %i-way averaged gradient equals the single-call full-batch gradient to float32 rounding', async (S) => {

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { FAST_KERNELS, initFastKernels } from './index.js';
+import { TANH_GRAD } from './elementwise.js';
 import { escape, held, released } from './buffers.js';
 
 export const FAST_BACKEND = 'lenet5-fast';
@@ -34,6 +35,25 @@ class FastBackend extends MathBackendCPU {
   }
 }
 
+/**
+ * tanh's gradient, (1 - y^2) dy: tfjs's own registration computes it as square, subtract and
+ * multiply, three passes over each activation tensor; on this backend it is one kernel with the
+ * same rounding (so the same bits). Any other backend gets tfjs's formula, op for op. Gradients
+ * are registered per tfjs instance, not per backend, hence the check when the gradient runs.
+ */
+function registerTanhGradient(): void {
+  const tfjs = tf.getGradient(tf.Tanh);
+  if (!tfjs) throw new Error('tfjs-core has no gradient for Tanh: were its gradients loaded (src/tf.ts)?');
+  tf.registerGradient({
+    ...tfjs,
+    gradFunc: (dy, saved, attrs) => {
+      if (tf.getBackend() !== FAST_BACKEND) return tfjs.gradFunc(dy, saved, attrs);
+      const [y] = saved;
+      return { x: () => tf.engine().runKernel(TANH_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor };
+    },
+  });
+}
+
 let registered: Promise<string> | null = null;
 
 /** Registers the fast backend once per thread; resolves to its name. */
@@ -47,6 +67,7 @@ export function registerFastBackend(): Promise<string> {
       if (!mine.has(k.kernelName)) tf.registerKernel({ ...k, backendName: FAST_BACKEND });
     }
     for (const k of FAST_KERNELS) tf.registerKernel({ ...k, backendName: FAST_BACKEND } as tf.KernelConfig);
+    registerTanhGradient();
     return FAST_BACKEND;
   })();
   return registered;

@@ -1,8 +1,9 @@
-// Elementwise kernels in plain JS for the shapes LeNet-5 produces. tfjs-backend-cpu's binary ops
-// take a per-element index-conversion path whenever shapes differ (a scalar, a bias vector), which
-// made them a visible share of a step; these handle those broadcasts with flat loops:
+// Elementwise kernels on the WebAssembly SIMD code (assembly/elementwise.ts) for the shapes
+// LeNet-5 produces. tfjs-backend-cpu's binary ops take a per-element index-conversion path whenever
+// shapes differ (a scalar, a bias vector), and even flat JS loops cost ~1.8 ns a float32 value;
+// the SIMD loops plus the copies in and out cost a fraction of that. Handled broadcasts:
 //   same shape | b scalar | a scalar | b over the trailing dims of a (bias) | b over the leading
-//   dims of a (a [16, 6, 5, 5] times a mask [16, 6, 1, 1]).
+//   dims of a (a [16, 6, 5, 5] times a mask [16, 6, 1, 1], small, in JS).
 // Anything else, and non-float32 dtypes, go to the stock kernel.
 import * as tf from '@tensorflow/tfjs-core';
 import { output, sizeOf, stock, values, type FastKernel, type KernelArgs } from './util.js';
@@ -25,32 +26,32 @@ function broadcastMode(big: readonly number[], small: readonly number[]): { mode
   return null;
 }
 
-function apply(op: Op, x: Float32Array, y: Float32Array, out: Float32Array, yMode: 'same' | 'scalar' | 'trailing' | 'leading', inner: number, swap: boolean): void {
-  // out[i] = x[i] op y[...], or y op x when swap (x is the larger operand throughout).
-  const n = out.length;
-  if (yMode === 'same' || yMode === 'scalar') {
-    const s = y[0];
-    const same = yMode === 'same';
-    if (op === 'add') for (let i = 0; i < n; i++) out[i] = x[i] + (same ? y[i] : s);
-    else if (op === 'mul') for (let i = 0; i < n; i++) out[i] = x[i] * (same ? y[i] : s);
-    else if (!swap) for (let i = 0; i < n; i++) out[i] = x[i] - (same ? y[i] : s);
-    else for (let i = 0; i < n; i++) out[i] = (same ? y[i] : s) - x[i];
-    return;
-  }
-  if (yMode === 'trailing') {
-    for (let base = 0; base < n; base += inner) {
-      if (op === 'add') for (let j = 0; j < inner; j++) out[base + j] = x[base + j] + y[j];
-      else if (op === 'mul') for (let j = 0; j < inner; j++) out[base + j] = x[base + j] * y[j];
-      else if (!swap) for (let j = 0; j < inner; j++) out[base + j] = x[base + j] - y[j];
-      else for (let j = 0; j < inner; j++) out[base + j] = y[j] - x[base + j];
-    }
-    return;
-  }
-  // leading: y repeats each value over `inner` consecutive outputs
-  for (let i = 0; i < n; i++) {
+const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+
+/** out[i] = x[i] op y[i mod y.length] (or y op x when swap) in wasm; y is repeated to a multiple of 4 floats. */
+function periodic(op: Op, x: Float32Array, y: Float32Array, swap: boolean): Float32Array {
+  const n = x.length;
+  const reps = y.length >= n ? 1 : 4 / gcd(y.length, 4);
+  const arena = new Arena();
+  const xp = arena.put(x);
+  const yp = arena.alloc(y.length * reps);
+  const op_ = arena.alloc(n);
+  const yy = arena.f32(yp, y.length * reps);
+  for (let r = 0; r < reps; r++) yy.set(y, r * y.length);
+  const k = kernels();
+  const f = op === 'add' ? k.add : op === 'mul' ? k.mul : swap ? k.rsub : k.sub;
+  f(xp, yp, y.length * reps, op_, n);
+  return arena.take(op_, 1, n, n);
+}
+
+/** y repeats each value over `inner` consecutive outputs: small tensors only (the C3 mask), in JS. */
+function leading(op: Op, x: Float32Array, y: Float32Array, inner: number, swap: boolean): Float32Array {
+  const out = take(x.length);
+  for (let i = 0; i < x.length; i++) {
     const v = y[Math.floor(i / inner)];
     out[i] = op === 'add' ? x[i] + v : op === 'mul' ? x[i] * v : swap ? v - x[i] : x[i] - v;
   }
+  return out;
 }
 
 function binary(name: string, op: Op): FastKernel {
@@ -66,34 +67,51 @@ function binary(name: string, op: Op): FastKernel {
       const [big, small] = swap ? [b, a] : [a, b];
       const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
       if (outShape.length !== big.shape.length || outShape.some((d, i) => d !== big.shape[i])) return stock(name, args);
-      let mode: 'same' | 'scalar' | 'trailing' | 'leading';
-      let inner = 1;
-      if (sameShape) mode = 'same';
-      else if (sizeOf(small.shape) === 1 && small.shape.length <= big.shape.length) mode = 'scalar';
-      else {
-        const m = broadcastMode(big.shape, small.shape);
-        if (!m) return stock(name, args);
-        ({ mode, inner } = m);
-      }
-      const out = take(sizeOf(big.shape));
-      apply(op, values(args, big), values(args, small), out, mode, inner, swap);
-      return output(args, [...big.shape], out);
+      const x = values(args, big);
+      const y = values(args, small);
+      if (sameShape || sizeOf(small.shape) === 1) return output(args, [...big.shape], periodic(op, x, y, swap));
+      const m = broadcastMode(big.shape, small.shape);
+      if (!m) return stock(name, args);
+      return output(args, [...big.shape], m.mode === 'trailing' ? periodic(op, x, y, swap) : leading(op, x, y, m.inner, swap));
     },
   };
 }
 
-function unary(name: string, f: (x: Float32Array, out: Float32Array) => void): FastKernel {
+function unary(name: string, f: (x: Float32Array) => Float32Array): FastKernel {
   return {
     kernelName: name,
     kernelFunc: (args: KernelArgs) => {
       const { x } = args.inputs;
       if (x.dtype !== 'float32') return stock(name, args);
-      const v = values(args, x);
-      const out = take(v.length);
-      f(v, out);
-      return output(args, [...x.shape], out);
+      return output(args, [...x.shape], f(values(args, x)));
     },
   };
+}
+
+/** One wasm pass over x (and an optional second input of the same length) into a new array. */
+function pass(x: Float32Array, run: (xp: number, outp: number, n: number, arena: Arena) => void): Float32Array {
+  const arena = new Arena();
+  const n = x.length;
+  const xp = arena.put(x);
+  const outp = arena.alloc(n);
+  run(xp, outp, n, arena);
+  return arena.take(outp, 1, n, n);
+}
+
+/**
+ * The gradient of tanh from its output, (1 - y^2) dy, as one kernel. Registered on the fast
+ * backend only; backend.ts routes tanh's gradient here there (see tanhGradient).
+ */
+export const TANH_GRAD = 'Lenet5TanhGrad';
+
+function tanhGradKernel(args: KernelArgs): tf.TensorInfo {
+  const { dy, y } = args.inputs;
+  if (dy.dtype !== 'float32' || y.dtype !== 'float32' || sizeOf(dy.shape) !== sizeOf(y.shape)) {
+    throw new Error(`${TANH_GRAD} needs float32 dy and y of one size, got ${dy.dtype} [${dy.shape}] and ${y.dtype} [${y.shape}]`);
+  }
+  const g = values(args, dy);
+  const out = pass(values(args, y), (yp, outp, n, arena) => kernels().tanhGrad(arena.put(g), yp, outp, n));
+  return output(args, [...y.shape], out);
 }
 
 export const ELEMENTWISE_KERNELS: FastKernel[] = [
@@ -101,14 +119,7 @@ export const ELEMENTWISE_KERNELS: FastKernel[] = [
   binary(tf.Sub, 'sub'),
   binary(tf.Multiply, 'mul'),
   // V8's Math.tanh costs ~20 ns a value; the SIMD kernel (assembly/kernels.ts) well under 1 ns.
-  unary(tf.Tanh, (x, out) => {
-    const arena = new Arena();
-    const xp = arena.put(x);
-    const yp = arena.alloc(x.length);
-    kernels().tanh(xp, yp, x.length);
-    out.set(arena.f32(yp, x.length));
-  }),
-  unary(tf.Square, (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = x[i] * x[i];
-  }),
+  unary(tf.Tanh, (x) => pass(x, (xp, outp, n) => kernels().tanh(xp, outp, n))),
+  unary(tf.Square, (x) => pass(x, (xp, outp, n) => kernels().square(xp, outp, n))),
+  { kernelName: TANH_GRAD, kernelFunc: tanhGradKernel },
 ];

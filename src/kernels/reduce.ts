@@ -1,9 +1,11 @@
-// Sum and Transpose in plain JS. The stock Sum first transposes the reduced axes to the end with a
-// per-element index conversion; LeNet-5 only sums over leading axes (bias gradients: [n, h, w, c]
-// -> [c]) or trailing ones (row sums), which are flat loops. Sums accumulate in float64.
+// Sum (in WebAssembly, assembly/elementwise.ts) and Transpose (plain JS). The stock Sum first
+// transposes the reduced axes to the end with a per-element index conversion; LeNet-5 only sums
+// over leading axes (bias gradients: [n, h, w, c] -> [c]) or trailing ones (row sums), which are
+// flat loops. Sums accumulate in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import { output, sizeOf, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { take } from './buffers.js';
+import { Arena, kernels } from './wasm.js';
 
 function sum(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs;
@@ -20,22 +22,13 @@ function sum(args: KernelArgs): tf.TensorInfo {
   const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept;
   const outer = leading ? sizeOf(x.shape.slice(0, k)) : sizeOf(kept);
   const inner = leading ? sizeOf(kept) : sizeOf(x.shape.slice(rank - k));
-  const out = take(leading ? inner : outer);
-  if (leading) {
-    const acc = new Float64Array(inner);
-    for (let r = 0; r < outer; r++) {
-      const base = r * inner;
-      for (let j = 0; j < inner; j++) acc[j] += v[base + j];
-    }
-    out.set(acc);
-  } else {
-    for (let r = 0; r < outer; r++) {
-      let s = 0;
-      const base = r * inner;
-      for (let j = 0; j < inner; j++) s += v[base + j];
-      out[r] = s;
-    }
-  }
+  const arena = new Arena();
+  const xp = arena.put(v);
+  const acc = arena.alloc(2 * inner); // float64 accumulators
+  const outp = arena.alloc(leading ? inner : outer);
+  if (leading) kernels().sumRows(xp, outer, inner, acc, outp);
+  else kernels().sumCols(xp, outer, inner, outp);
+  const out = arena.take(outp, 1, leading ? inner : outer, leading ? inner : outer);
   return output(args, shape, out);
 }
 

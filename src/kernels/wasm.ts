@@ -16,7 +16,22 @@ export interface KernelExports {
   conv1Planar(x: number, n: number, h: number, w: number, f: number, kh: number, kw: number, o: number, planar: number): void;
   interleave(planar: number, P: number, o: number, nhwc: number, toPlanar: number): void;
   conv1Filter(x: number, n: number, h: number, w: number, dy: number, kh: number, kw: number, o: number, dw: number): void;
+  add: BinaryKernel;
+  sub: BinaryKernel;
+  rsub: BinaryKernel;
+  mul: BinaryKernel;
+  square(x: number, out: number, n: number): void;
+  tanhGrad(dy: number, y: number, out: number, n: number): void;
+  sumRows(x: number, rows: number, cols: number, acc: number, out: number): void;
+  sumCols(x: number, rows: number, cols: number, out: number): void;
+  avgPool2(x: number, n: number, h: number, w: number, c: number, out: number): void;
+  avgPool2Grad(dy: number, n: number, h: number, w: number, c: number, dx: number): void;
+  averageSlots(slots: number, S: number, c: number, n: number, g: number): number;
+  sgdStep(g: number, v: number, w: number, n: number, lr: number, mu: number): void;
 }
+
+/** out[i] = x[i] op y[i mod period], i < n (assembly/elementwise.ts). */
+type BinaryKernel = (x: number, y: number, period: number, out: number, n: number) => void;
 
 let wasm: KernelExports | null = null;
 
@@ -41,6 +56,9 @@ export async function initWasm(): Promise<void> {
   const instance = await WebAssembly.instantiate(module, { env: { abort } });
   wasm = instance.exports as unknown as KernelExports;
 }
+
+/** True once initWasm() has succeeded in this thread. */
+export const wasmReady = () => wasm !== null;
 
 export function kernels(): KernelExports {
   if (!wasm) throw new Error('wasm kernels used before initWasm()');

@@ -6,6 +6,9 @@
 /** Reductions over k run in chunks of KC, each chunk summed in registers, then added to C. */
 const KC: i32 = 128;
 
+export * from './elementwise';
+export * from './update';
+
 export function heapBase(): usize {
   return __heap_base;
 }
