@@ -15,7 +15,7 @@ export interface BenchOptions {
   batchSize?: number;
   /** Timed runs per configuration (the median is reported). Default 5. */
   runs?: number;
-  /** Steps per timed run. Default 20. */
+  /** Steps per timed run. Default 50. */
   steps?: number;
   warmup?: number;
   kernels?: KernelSet;
@@ -39,6 +39,9 @@ export interface BenchResult {
 /** Untimed steps before timing each configuration (JIT, first allocations, thread start). */
 export const DEFAULT_WARMUP = 10;
 
+/** Steps per timed run: long enough that a run is not mostly its first, cache-cold steps after another configuration's turn. */
+export const DEFAULT_STEPS = 50;
+
 export const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -50,7 +53,7 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
   const workerCounts = o.workers ?? Array.from({ length: cores }, (_, i) => i + 1);
   const batchSize = o.batchSize ?? 64;
   const runs = o.runs ?? 5;
-  const steps = o.steps ?? 20;
+  const steps = o.steps ?? DEFAULT_STEPS;
   const kernels = o.kernels ?? 'fast';
   const data = o.data ?? loadMnist();
   const results: BenchResult[] = [];
@@ -86,30 +89,36 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
 }
 
 /**
- * How well this host runs `threads` CPU-bound threads at once: the time of a fixed floating-point
- * loop alone, divided by its time when `threads` copies run together (1.0 = perfect). Context for
- * the worker scaling figures: on a shared or oversubscribed host two "cores" may not be two cores.
+ * How well this host runs `threads` busy threads at once: the time of a fixed loop alone, divided
+ * by its time when `threads` copies run together (1.0 = perfect), for two loops: `arithmetic`
+ * (floating point on 16 KB, in cache) and `memory` (reading a 64 MB array, one float per cache
+ * line: the shared caches and memory bus). Context for the worker scaling figures: on a shared
+ * host two "cores" may not be two cores, and a training step is partly memory-bound.
  */
-export async function hostParallelEfficiency(threads: number): Promise<number> {
+export async function hostParallelEfficiency(threads: number): Promise<{ arithmetic: number; memory: number }> {
   const { Worker } = await import('node:worker_threads');
-  const code = `
-    const { parentPort } = require('node:worker_threads');
-    const a = new Float64Array(1024).map((_, i) => i / 1024), b = a.slice().reverse();
-    const t0 = performance.now(); let s = 0;
-    for (let r = 0; r < 200000; r++) for (let i = 0; i < 1024; i++) s += a[i] * b[i];
-    parentPort.postMessage({ ms: performance.now() - t0, s });`;
-  const run = (n: number) =>
+  const loops = {
+    arithmetic: `const a = new Float64Array(1024).map((_, i) => i / 1024), b = a.slice().reverse();
+      const t0 = performance.now(); let s = 0;
+      for (let r = 0; r < 200000; r++) for (let i = 0; i < 1024; i++) s += a[i] * b[i];`,
+    memory: `const a = new Float32Array(16 * 2 ** 20).map((_, i) => i & 255);
+      const t0 = performance.now(); let s = 0;
+      for (let r = 0; r < 60; r++) for (let i = r & 15; i < a.length; i += 16) s += a[i];`,
+  };
+  const run = (loop: string, n: number) =>
     Promise.all(
       Array.from({ length: n }, () => {
-        const w = new Worker(code, { eval: true });
+        const w = new Worker(`const { parentPort } = require('node:worker_threads'); ${loop} parentPort.postMessage({ ms: performance.now() - t0, s });`, { eval: true });
         return new Promise<number>((resolve, reject) => {
           w.once('message', (m: { ms: number }) => resolve(m.ms));
           w.once('error', reject);
         }).finally(() => w.terminate());
       }),
     );
-  const alone: number[] = [];
-  for (let k = 0; k < 3; k++) alone.push((await run(1))[0]); // one at a time
-  const together = Math.max(...(await run(threads)));
-  return median(alone) / together;
+  const efficiency = async (loop: string) => {
+    const alone: number[] = [];
+    for (let k = 0; k < 3; k++) alone.push((await run(loop, 1))[0]); // one at a time
+    return median(alone) / Math.max(...(await run(loop, threads)));
+  };
+  return { arithmetic: await efficiency(loops.arithmetic), memory: await efficiency(loops.memory) };
 }

@@ -2,7 +2,7 @@
 // demo page trains, its loss falls, it shows predictions, a drawn digit gets classified, and a
 // fixed-seed run's weights hash equals the command line's for the same settings.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startDemoServer } from '../demo/server.js';
+import { tempDir } from './helpers/tmp.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const present = existsSync(CHROMIUM);
@@ -22,7 +23,7 @@ describe.skipIf(!present)('the browser demo (headless Chromium)', () => {
   beforeAll(async () => {
     ({ server, url } = await startDemoServer(0));
     // A fresh profile folder, and the flags that keep Chromium off this closed network.
-    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'lenet5-chromium-')), {
+    browser = await chromium.launchPersistentContext(tempDir('chromium'), {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -64,7 +65,7 @@ describe.skipIf(!present)('the browser demo (headless Chromium)', () => {
     // Same settings on the command line: the same weights, bit for bit.
     const cli = spawnSync(
       process.execPath,
-      [fileURLToPath(new URL('../dist/cli.js', import.meta.url)), 'train', '--json', '--out', mkdtempSync(join(tmpdir(), 'lenet5-cli-')),
+      [fileURLToPath(new URL('../dist/cli.js', import.meta.url)), 'train', '--json', '--out', tempDir('cli'),
         '--model', settings.model, '--workers', settings.workers, '--batch', settings.batch, '--seed', settings.seed, '--limit', settings.limit, '--steps', settings.steps, '--epochs', '1'],
       { encoding: 'utf8' },
     );

@@ -1,20 +1,20 @@
 // Checkpoints: the safetensors layout PyTorch expects, bit-exact round trips, atomic saves,
 // resume equivalence, and clear errors for damaged files.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createTrainer, type Trainer } from '../src/trainer.js';
 import { optimizerPath, readCheckpoint } from '../src/checkpoint.js';
 import { loadMnist } from '../src/mnist-files.js';
 import type { TrainerOptions } from '../src/options.js';
+import { tempDir } from './helpers/tmp.js';
 
 const mnist = loadMnist();
 const open: Trainer[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
-const dir = () => mkdtempSync(join(tmpdir(), 'lenet5-ckpt-'));
+const dir = () => tempDir('ckpt');
 
 async function trained(options: TrainerOptions, steps: number): Promise<Trainer> {
   const t = await createTrainer({ data: mnist, limit: 640, workers: 2, ...options });

@@ -1,16 +1,17 @@
 // The `lenet5` command as users run it: the built dist/cli.js in a child process.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { describe, expect, test } from 'vitest';
 import { loadMnist } from '../src/mnist-files.js';
 import { readCheckpoint } from '../src/checkpoint.js';
+import { tempDir } from './helpers/tmp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const cwd = mkdtempSync(join(tmpdir(), 'lenet5-cli-'));
+const cwd = tempDir('cli');
 const lenet5 = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
 const jsonLines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l));
 
@@ -128,3 +129,37 @@ test('lenet5 predict classifies a PNG of any size and colour', () => {
   const human = lenet5('predict', join(out, 'model.safetensors'), image);
   expect(human.stdout.split('\n')[0]).toBe(`${image}: 7`);
 }, 300_000);
+
+describe('lenet5 bench', () => {
+  test('--json: one line per model and worker count, medians inside [min, max]; --profile --json: kernels summing to 100%', () => {
+    const r = lenet5('bench', '--models', 'lenet5-softmax', '--workers', '1,2', '--runs', '3', '--steps', '2', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines.map((l) => [l.model, l.workers, l.batch, l.runs, l.kernels])).toEqual([
+      ['lenet5-softmax', 1, 64, 3, 'fast'],
+      ['lenet5-softmax', 2, 64, 3, 'fast'],
+    ]);
+    for (const l of lines) {
+      expect(l.samplesPerSec).toBeGreaterThan(0);
+      expect(l.min).toBeLessThanOrEqual(l.samplesPerSec);
+      expect(l.samplesPerSec).toBeLessThanOrEqual(l.max);
+    }
+    const p = lenet5('bench', '--profile', '--models', 'lenet5', '--batch', '8', '--json');
+    expect(p.status, p.stderr).toBe(0);
+    const [profile] = jsonLines(p.stdout);
+    expect(profile).toMatchObject({ type: 'profile', model: 'lenet5', kernels: 'fast', batch: 8 });
+    const names = profile.byKernel.map((k: { kernel: string }) => k.kernel);
+    expect(names).toEqual(expect.arrayContaining(['Conv2D', 'Conv2DBackpropFilter', 'BatchMatMul', 'Tanh', 'Lenet5TanhGrad', 'AvgPool']));
+    expect(profile.byKernel.reduce((a: number, k: { share: number }) => a + k.share, 0)).toBeCloseTo(1, 6);
+  }, 120_000);
+
+  test('the human-readable form reports the host check and the speed-up', () => {
+    const r = lenet5('bench', '--models', 'lenet5-softmax', '--workers', '1,2', '--runs', '1', '--steps', '2');
+    expect(r.status, r.stderr).toBe(0);
+    const cores = availableParallelism();
+    const hostCheck = new RegExp(`host check: ${cores} threads at once each run at \\d+% \\(arithmetic\\) and \\d+% \\(memory reads\\) of one alone`);
+    if (cores > 1) expect(r.stdout).toMatch(hostCheck);
+    else expect(r.stdout).not.toMatch(/host check/);
+    expect(r.stdout).toMatch(/lenet5-softmax: 2 workers are \d+\.\d\dx one worker/);
+  }, 120_000);
+});

@@ -1,15 +1,15 @@
 // The examples run as written, through the published entry point ('lenet5-parallel' -> dist/).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
+import { tempDir } from './helpers/tmp.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const example = (name: string, ...args: string[]) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'lenet5-example-'));
+  const cwd = tempDir('example');
   return { cwd, ...spawnSync(process.execPath, [tsx, join(root, 'examples', name), ...args], { cwd, encoding: 'utf8' }) };
 };
 

@@ -42,7 +42,8 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     const cores = availableParallelism();
     if (cores > 1) {
       const e = await hostParallelEfficiency(cores);
-      out(`  host check: ${cores} threads of pure arithmetic at once each run at ${(100 * e).toFixed(0)}% of one alone`);
+      const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+      out(`  host check: ${cores} threads at once each run at ${pct(e.arithmetic)} (arithmetic) and ${pct(e.memory)} (memory reads) of one alone`);
     }
   }
   const results = await bench({

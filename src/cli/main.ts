@@ -9,6 +9,7 @@ import { KERNEL_SETS, type KernelSet } from '../tf.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { benchCommand } from './bench.js';
+import { DEFAULT_STEPS } from '../bench.js';
 import { predictCommand } from './predict.js';
 import { DEFAULT_J } from '../model.js';
 import pkg from '../../package.json' with { type: 'json' };
@@ -116,7 +117,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--workers <list>', `comma-separated worker counts (default: 1..${cores})`, intList)
     .option('--batch <b>', 'global minibatch', int(1, 65536), 64)
     .option('--runs <n>', 'timed runs per configuration; the median is reported', int(1, 1000), 5)
-    .option('--steps <n>', 'steps per timed run', int(1, 100000), 20)
+    .option('--steps <n>', 'steps per timed run', int(1, 100000), DEFAULT_STEPS)
     .addOption(new Option('--kernels <set>', 'fast or stock').choices(KERNEL_SETS).default('fast'))
     .option('--profile', 'instead: time one forward+backward step per tfjs kernel, in this thread')
     .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, kernels}')

@@ -1,8 +1,8 @@
 // Builds small IDX files for tests, straight from the format's definition (big-endian header).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { tempDir } from './tmp.js';
 
 export function idxImages(count: number, rows = 28, cols = 28, fill = (i: number) => i % 256, magic = 2051): Uint8Array {
   const out = new Uint8Array(16 + count * rows * cols);
@@ -38,7 +38,7 @@ export function dataDir(
     't10k-labels-idx1-ubyte': idxLabels(labels),
     ...override,
   };
-  const dir = mkdtempSync(join(tmpdir(), 'lenet5-data-'));
+  const dir = tempDir('data');
   for (const [name, bytes] of Object.entries(files)) {
     if (options.gzip) writeFileSync(join(dir, `${name}.gz`), gzipSync(bytes));
     else writeFileSync(join(dir, name), bytes);
