@@ -39,7 +39,7 @@ export interface BenchResult {
 /** Untimed steps before timing each configuration (JIT, first allocations, thread start). */
 export const DEFAULT_WARMUP = 10;
 
-/** Steps per timed run: long enough that a run is not mostly its first, cache-cold steps after another configuration's turn. */
+/** Steps per timed run: at batch 64 about half a second of training, so a run averages over many steps. */
 export const DEFAULT_STEPS = 50;
 
 export const median = (xs: readonly number[]) => {

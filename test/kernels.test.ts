@@ -42,16 +42,19 @@ async function compare(op: (inputs: tf.Tensor[]) => tf.Tensor, shapes: number[][
 const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) =>
   tf.engine().runKernel(kernel, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
 
-// LeNet-5's convolutions: [input HWC, filter HWIO].
+// LeNet-5's convolutions: [input HWC, filter HWIO]; then two single-channel ones that take the
+// direct kernels' other branches (channels not a multiple of 3, a filter narrower than 5).
 const CONVS = [
   ['C1', [32, 32, 1], [5, 5, 1, 6]],
   ['C3', [14, 14, 6], [5, 5, 6, 16]],
+  ['one channel in, 4 out', [12, 12, 1], [5, 5, 1, 4]],
+  ['one channel in, 7 out, 3x3', [14, 14, 1], [3, 3, 1, 7]],
 ] as const;
 
 describe.each([32, 7])('batch %i', (n) => {
   describe.each(CONVS)('%s convolution', (_, hwc, f) => {
     const x = [n, ...hwc];
-    const dy = [n, hwc[0] - 4, hwc[1] - 4, f[3]];
+    const dy = [n, hwc[0] - f[0] + 1, hwc[1] - f[1] + 1, f[3]];
     const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 };
     test('forward (Conv2D)', () => compare(([a, w]) => run('Conv2D', { x: a, filter: w }, attrs), [x, [...f]]));
     test('filter gradient (Conv2DBackpropFilter)', () =>

@@ -21,7 +21,7 @@ interface Geometry {
   P: number; // output pixels n oh ow
   K: number; // patch length kh kw c
   outShape: number[];
-  direct: boolean; // one input channel and a row width the SIMD direct kernels take
+  direct: boolean; // one input channel, a row width and filter width (<= 5) the SIMD direct kernels take
 }
 
 function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): Geometry | null {
@@ -45,7 +45,7 @@ function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): 
     P: n * info.outHeight * info.outWidth,
     K: kh * kw * c,
     outShape: info.outShape,
-    direct: c === 1 && info.outWidth % 4 === 0,
+    direct: c === 1 && info.outWidth % 4 === 0 && kw <= 5,
   };
 }
 

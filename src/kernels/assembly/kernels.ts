@@ -221,11 +221,44 @@ export function tanh(x: usize, y: usize, n: i32): void {
 // rows in place instead. SIMD runs along x: four neighbouring output pixels at once, which reads
 // four consecutive input pixels (contiguous, as there is one channel). Requires (w - kw + 1) % 4 == 0.
 
-/** planar[o][p] = sum_{ky,kx} x[s, oy+ky, ox+kx] f[ky, kx, o] for p = (s, oy, ox). */
+/**
+ * planar[o][p] = sum_{ky,kx} x[s, oy+ky, ox+kx] f[ky, kx, o] for p = (s, oy, ox). Channels go three
+ * at a time (each x load feeds three independent sums), the rest one at a time.
+ */
 export function conv1Planar(x: usize, n: i32, h: i32, w: i32, f: usize, kh: i32, kw: i32, o: i32, planar: usize): void {
   const oh = h - kh + 1, ow = w - kw + 1;
   const P = n * oh * ow;
-  for (let c = 0; c < o; c++) {
+  const fo = <usize>o << 2; // f's stride between (ky, kx) positions
+  let c = 0;
+  for (; c + 3 <= o; c += 3) {
+    let out = planar + (<usize>(c * P) << 2);
+    const plane = <usize>P << 2;
+    for (let s = 0; s < n; s++) {
+      for (let oy = 0; oy < oh; oy++) {
+        const row = x + (<usize>((s * h + oy) * w) << 2);
+        for (let ox = 0; ox < ow; ox += 4) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+          for (let ky = 0; ky < kh; ky++) {
+            let xr = row + (<usize>(ky * w + ox) << 2);
+            let fr = f + (<usize>(ky * kw * o + c) << 2);
+            for (let kx = 0; kx < kw; kx++) {
+              const xv = v128.load(xr);
+              a0 = f32x4.add(a0, f32x4.mul(xv, v128.load32_splat(fr)));
+              a1 = f32x4.add(a1, f32x4.mul(xv, v128.load32_splat(fr + 4)));
+              a2 = f32x4.add(a2, f32x4.mul(xv, v128.load32_splat(fr + 8)));
+              xr += 4;
+              fr += fo;
+            }
+          }
+          v128.store(out, a0);
+          v128.store(out + plane, a1);
+          v128.store(out + 2 * plane, a2);
+          out += 16;
+        }
+      }
+    }
+  }
+  for (; c < o; c++) {
     let out = planar + (<usize>(c * P) << 2);
     for (let s = 0; s < n; s++) {
       for (let oy = 0; oy < oh; oy++) {
@@ -261,31 +294,51 @@ export function interleave(planar: usize, P: i32, o: i32, nhwc: usize, toPlanar:
 }
 
 /**
- * dw[ky, kx, c] = sum over p = (s, oy, ox) of x[s, oy+ky, ox+kx] dy[c][p] (dy planar). Each
- * sample's sum is formed in registers, then added to the total in sample order.
+ * dw[ky, kx, c] = sum over p = (s, oy, ox) of x[s, oy+ky, ox+kx] dy[c][p] (dy planar). For one
+ * (c, ky) the kw sums are formed side by side (five independent chains: a single running sum
+ * would wait on its own previous add at every pixel); each sample's sums are formed in registers,
+ * then added to the totals in sample order. kw is at most 5.
  */
 export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32, kw: i32, o: i32, dw: usize): void {
   const oh = h - kh + 1, ow = w - kw + 1;
   const P = n * oh * ow;
   for (let c = 0; c < o; c++) {
     for (let ky = 0; ky < kh; ky++) {
-      for (let kx = 0; kx < kw; kx++) {
-        let total = f32x4.splat(0);
-        let g = dy + (<usize>(c * P) << 2);
-        for (let s = 0; s < n; s++) {
-          let acc = f32x4.splat(0);
-          for (let oy = 0; oy < oh; oy++) {
-            const xr = x + (<usize>((s * h + oy + ky) * w + kx) << 2);
-            for (let ox = 0; ox < ow; ox += 4) {
-              acc = f32x4.add(acc, f32x4.mul(v128.load(xr + (<usize>ox << 2)), v128.load(g)));
-              g += 16;
-            }
+      let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0), t4 = f32x4.splat(0);
+      let g = dy + (<usize>(c * P) << 2);
+      for (let s = 0; s < n; s++) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0);
+        for (let oy = 0; oy < oh; oy++) {
+          let xr = x + (<usize>((s * h + oy + ky) * w) << 2);
+          for (let ox = 0; ox < ow; ox += 4) {
+            const gv = v128.load(g);
+            a0 = f32x4.add(a0, f32x4.mul(v128.load(xr), gv));
+            a1 = f32x4.add(a1, f32x4.mul(v128.load(xr, 4), gv));
+            a2 = f32x4.add(a2, f32x4.mul(v128.load(xr, 8), gv));
+            a3 = f32x4.add(a3, f32x4.mul(v128.load(xr, 12), gv));
+            a4 = f32x4.add(a4, f32x4.mul(v128.load(xr, 16), gv));
+            g += 16;
+            xr += 16;
           }
-          total = f32x4.add(total, acc);
         }
-        const sum = (f32x4.extract_lane(total, 0) + f32x4.extract_lane(total, 1)) + (f32x4.extract_lane(total, 2) + f32x4.extract_lane(total, 3));
-        store<f32>(dw + (<usize>((ky * kw + kx) * o + c) << 2), sum);
+        t0 = f32x4.add(t0, a0);
+        t1 = f32x4.add(t1, a1);
+        t2 = f32x4.add(t2, a2);
+        t3 = f32x4.add(t3, a3);
+        t4 = f32x4.add(t4, a4);
       }
+      const out = dw + (<usize>(ky * kw * o + c) << 2);
+      const step = <usize>o << 2;
+      store<f32>(out, hsum(t0));
+      if (kw > 1) store<f32>(out + step, hsum(t1));
+      if (kw > 2) store<f32>(out + 2 * step, hsum(t2));
+      if (kw > 3) store<f32>(out + 3 * step, hsum(t3));
+      if (kw > 4) store<f32>(out + 4 * step, hsum(t4));
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
