@@ -34,6 +34,14 @@ export interface BenchResult {
   readonly min: number;
   readonly max: number;
   readonly runs: number;
+  /**
+   * Means over the timed steps, in ms: a step, its slowest task inside a worker, and the
+   * averaging and update on the coordinator; the rest of a step is dispatch, messaging and
+   * waiting for threads.
+   */
+  readonly stepMs: number;
+  readonly taskMs: number;
+  readonly updateMs: number;
 }
 
 /** Untimed steps before timing each configuration (JIT, first allocations, thread start). */
@@ -69,15 +77,25 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
       for (const workers of workerCounts) trainers.push(await createTrainer({ model, workers, batchSize, kernels, data, limit, epochs: 1 }));
       for (const trainer of trainers) for (let k = 0; k < warmup; k++) await trainer.runStep();
       const rates = trainers.map((): number[] => []);
+      const sums = trainers.map(() => ({ stepMs: 0, taskMs: 0, updateMs: 0 }));
       for (let r = 0; r < runs; r++) {
         for (const [i, trainer] of trainers.entries()) {
           const t0 = performance.now();
-          for (let k = 0; k < steps; k++) await trainer.runStep();
+          for (let k = 0; k < steps; k++) {
+            const ev = await trainer.runStep();
+            sums[i].stepMs += ev.ms;
+            sums[i].taskMs += ev.taskMs;
+            sums[i].updateMs += ev.updateMs;
+          }
           rates[i].push((steps * batchSize * 1000) / (performance.now() - t0));
         }
       }
       workerCounts.forEach((workers, i) => {
-        const result = { model, workers, batch: batchSize, kernels, samplesPerSec: median(rates[i]), min: Math.min(...rates[i]), max: Math.max(...rates[i]), runs };
+        const mean = (total: number) => total / (runs * steps);
+        const result = {
+          model, workers, batch: batchSize, kernels, samplesPerSec: median(rates[i]), min: Math.min(...rates[i]), max: Math.max(...rates[i]), runs,
+          stepMs: mean(sums[i].stepMs), taskMs: mean(sums[i].taskMs), updateMs: mean(sums[i].updateMs),
+        };
         results.push(result);
         o.onResult?.(result);
       });

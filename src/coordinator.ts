@@ -26,6 +26,12 @@ export interface StepEvent {
   /** Wall time of this step and the samples per second it achieved. */
   readonly ms: number;
   readonly samplesPerSec: number;
+  /**
+   * Where the step's time went: the slowest micro-batch's time inside its worker, and the
+   * averaging and update. The rest of `ms` is dispatch and messaging (and waiting for a thread).
+   */
+  readonly taskMs: number;
+  readonly updateMs: number;
 }
 
 export interface EpochEvent {
@@ -191,6 +197,7 @@ export class Coordinator {
         ),
       ),
     );
+    const updating = performance.now();
     const counts = shards.map((s) => s.length);
     const loss = results.reduce((sum, r) => sum + (r ? (r.count / batch.length) * r.loss : 0), 0);
     const finite = averageSlots(this.store, counts);
@@ -200,10 +207,12 @@ export class Coordinator {
     }
     sgdStep(this.store, learningRate, this.options.momentum);
     this.store.version = version + 1;
-    const ms = performance.now() - started;
+    const done = performance.now();
+    const ms = done - started;
     return {
       type: 'step', step: version + 1, epoch, stepInEpoch: t, stepsPerEpoch: this.stepsPerEpoch, loss, learningRate,
       samples: batch.length, ms, samplesPerSec: (batch.length * 1000) / ms,
+      taskMs: Math.max(0, ...results.map((r) => r?.computeMs ?? 0)), updateMs: done - updating,
     };
   }
 

@@ -56,6 +56,8 @@ export interface GradientResult {
   /** Mean loss over the micro-batch. */
   readonly loss: number;
   readonly count: number;
+  /** Milliseconds the worker spent on the task (building the batch, forward, backward, writing the slot). */
+  readonly computeMs: number;
 }
 
 export interface EvaluateResult {

@@ -77,13 +77,14 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
   };
 
   const gradient = (task: Extract<Task, { kind: 'gradient' }>): GradientResult => {
+    const started = performance.now();
     checkVersion(task.version, 'before');
     const out = store.slot(task.slot);
     const { x, y } = batch(splits.train, task.indices, task.epoch, augment);
     try {
       const loss = computeGradient(spec, store, x, y, out);
       checkVersion(task.version, 'during');
-      return { kind: 'gradient', slot: task.slot, loss, count: task.indices.length };
+      return { kind: 'gradient', slot: task.slot, loss, count: task.indices.length, computeMs: performance.now() - started };
     } finally {
       x.dispose();
       y.dispose();

@@ -143,6 +143,10 @@ describe('lenet5 bench', () => {
       expect(l.samplesPerSec).toBeGreaterThan(0);
       expect(l.min).toBeLessThanOrEqual(l.samplesPerSec);
       expect(l.samplesPerSec).toBeLessThanOrEqual(l.max);
+      // The breakdown: a step holds its slowest task and the update, and the task is real work.
+      expect(l.taskMs).toBeGreaterThan(0);
+      expect(l.updateMs).toBeGreaterThan(0);
+      expect(l.taskMs + l.updateMs).toBeLessThanOrEqual(l.stepMs + 0.02);
     }
     const p = lenet5('bench', '--profile', '--models', 'lenet5', '--batch', '8', '--json');
     expect(p.status, p.stderr).toBe(0);
@@ -161,5 +165,6 @@ describe('lenet5 bench', () => {
     if (cores > 1) expect(r.stdout).toMatch(hostCheck);
     else expect(r.stdout).not.toMatch(/host check/);
     expect(r.stdout).toMatch(/lenet5-softmax: 2 workers are \d+\.\d\dx one worker/);
+    expect(r.stdout).toMatch(/ 2 workers: +[\d,]+ samples\/s \[[\d,]+, [\d,]+\]; a step [\d.]+ ms = slowest task [\d.]+ \+ update [\d.]+ \+ messaging and waiting -?[\d.]+/);
   }, 120_000);
 });

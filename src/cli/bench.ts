@@ -55,8 +55,19 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     kernels: flags.kernels,
     data,
     onResult: (r: BenchResult) => {
-      if (flags.json) out(JSON.stringify({ model: r.model, workers: r.workers, batch: r.batch, samplesPerSec: Math.round(r.samplesPerSec), min: Math.round(r.min), max: Math.round(r.max), runs: r.runs, kernels: r.kernels }));
-      else out(`  ${r.model.padEnd(15)} ${String(r.workers).padStart(2)} workers: ${grouped(r.samplesPerSec).padStart(6)} samples/s [${grouped(r.min)}, ${grouped(r.max)}]`);
+      const ms = (x: number) => Math.round(x * 100) / 100;
+      if (flags.json) {
+        out(JSON.stringify({
+          model: r.model, workers: r.workers, batch: r.batch, samplesPerSec: Math.round(r.samplesPerSec), min: Math.round(r.min), max: Math.round(r.max), runs: r.runs, kernels: r.kernels,
+          stepMs: ms(r.stepMs), taskMs: ms(r.taskMs), updateMs: ms(r.updateMs),
+        }));
+        return;
+      }
+      const f = (x: number) => x.toFixed(1);
+      out(
+        `  ${r.model.padEnd(15)} ${String(r.workers).padStart(2)} workers: ${grouped(r.samplesPerSec).padStart(6)} samples/s [${grouped(r.min)}, ${grouped(r.max)}];` +
+          ` a step ${f(r.stepMs)} ms = slowest task ${f(r.taskMs)} + update ${f(r.updateMs)} + messaging and waiting ${f(r.stepMs - r.taskMs - r.updateMs)}`,
+      );
     },
   });
   if (!flags.json) {

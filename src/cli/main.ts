@@ -120,7 +120,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--steps <n>', 'steps per timed run', int(1, 100000), DEFAULT_STEPS)
     .addOption(new Option('--kernels <set>', 'fast or stock').choices(KERNEL_SETS).default('fast'))
     .option('--profile', 'instead: time one forward+backward step per tfjs kernel, in this thread')
-    .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, kernels}')
+    .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, kernels, stepMs, taskMs, updateMs}')
     .action(async (f) => {
       code = await benchCommand({
         models: f.models, workers: f.workers, batch: f.batch, runs: f.runs, steps: f.steps, kernels: f.kernels, profile: Boolean(f.profile), json: Boolean(f.json),
