@@ -34,6 +34,7 @@ export interface BenchResult {
   readonly min: number;
   readonly max: number;
   readonly runs: number;
+  readonly warmup: number;
   /**
    * Means over the timed steps, in ms: a step, its slowest task inside a worker, and the
    * averaging and update on the coordinator; the rest of a step is dispatch, messaging and
@@ -44,8 +45,15 @@ export interface BenchResult {
   readonly updateMs: number;
 }
 
-/** Untimed steps before timing each configuration (JIT, first allocations, thread start). */
-export const DEFAULT_WARMUP = 10;
+/**
+ * Untimed steps before timing each configuration. Steady state takes long to reach: V8 keeps
+ * compiling (and recompiling) tfjs's code in background threads for the first ~1,000-2,000 steps
+ * (measured with --trace-opt: 379 compilations in steps 0-400, 111 in 400-800, 40 in 1,200-1,600,
+ * ~20 per 400 steps after 2,000), and those threads take CPU from the workers, more so when every
+ * core runs one. lenet5 on 2 workers, back-to-back runs: 5,974 samples/s after 10 warm-up steps,
+ * 6,982 after 600, 7,867 after 1,500 (1 worker: 4,876, 4,962, 5,091).
+ */
+export const DEFAULT_WARMUP = 1500;
 
 /** Steps per timed run: at batch 64 about half a second of training, so a run averages over many steps. */
 export const DEFAULT_STEPS = 50;
@@ -66,7 +74,8 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
   const data = o.data ?? loadMnist();
   const results: BenchResult[] = [];
   const warmup = o.warmup ?? DEFAULT_WARMUP;
-  // Enough samples that no timed step wraps into a second epoch (no evaluation is timed).
+  // No more samples than the steps use (at most the whole set: a step past the end of an epoch
+  // just starts the next; runStep never evaluates).
   const limit = batchSize * (warmup + runs * steps + 1);
   for (const model of models) {
     // Every worker count's trainer is started first, and their timed runs take turns (1, 2, .., 1,
@@ -93,7 +102,7 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
       workerCounts.forEach((workers, i) => {
         const mean = (total: number) => total / (runs * steps);
         const result = {
-          model, workers, batch: batchSize, kernels, samplesPerSec: median(rates[i]), min: Math.min(...rates[i]), max: Math.max(...rates[i]), runs,
+          model, workers, batch: batchSize, kernels, samplesPerSec: median(rates[i]), min: Math.min(...rates[i]), max: Math.max(...rates[i]), runs, warmup,
           stepMs: mean(sums[i].stepMs), taskMs: mean(sums[i].taskMs), updateMs: mean(sums[i].updateMs),
         };
         results.push(result);

@@ -132,12 +132,12 @@ test('lenet5 predict classifies a PNG of any size and colour', () => {
 
 describe('lenet5 bench', () => {
   test('--json: one line per model and worker count, medians inside [min, max]; --profile --json: kernels summing to 100%', () => {
-    const r = lenet5('bench', '--models', 'lenet5-softmax', '--workers', '1,2', '--runs', '3', '--steps', '2', '--json');
+    const r = lenet5('bench', '--models', 'lenet5-softmax', '--workers', '1,2', '--runs', '3', '--steps', '2', '--warmup', '3', '--json');
     expect(r.status, r.stderr).toBe(0);
     const lines = jsonLines(r.stdout);
-    expect(lines.map((l) => [l.model, l.workers, l.batch, l.runs, l.kernels])).toEqual([
-      ['lenet5-softmax', 1, 64, 3, 'fast'],
-      ['lenet5-softmax', 2, 64, 3, 'fast'],
+    expect(lines.map((l) => [l.model, l.workers, l.batch, l.runs, l.warmup, l.kernels])).toEqual([
+      ['lenet5-softmax', 1, 64, 3, 3, 'fast'],
+      ['lenet5-softmax', 2, 64, 3, 3, 'fast'],
     ]);
     for (const l of lines) {
       expect(l.samplesPerSec).toBeGreaterThan(0);
@@ -158,12 +158,13 @@ describe('lenet5 bench', () => {
   }, 120_000);
 
   test('the human-readable form reports the host check and the speed-up', () => {
-    const r = lenet5('bench', '--models', 'lenet5-softmax', '--workers', '1,2', '--runs', '1', '--steps', '2');
+    const r = lenet5('bench', '--models', 'lenet5-softmax', '--workers', '1,2', '--runs', '1', '--steps', '2', '--warmup', '2');
     expect(r.status, r.stderr).toBe(0);
     const cores = availableParallelism();
     const hostCheck = new RegExp(`host check: ${cores} threads at once each run at \\d+% \\(arithmetic\\) and \\d+% \\(memory reads\\) of one alone`);
     if (cores > 1) expect(r.stdout).toMatch(hostCheck);
     else expect(r.stdout).not.toMatch(/host check/);
+    expect(r.stdout).toMatch(/^lenet5 bench: batch 64, fast kernels, 1 runs x 2 steps after 2 warm-up steps;/);
     expect(r.stdout).toMatch(/lenet5-softmax: 2 workers are \d+\.\d\dx one worker/);
     expect(r.stdout).toMatch(/ 2 workers: +[\d,]+ samples\/s \[[\d,]+, [\d,]+\]; a step [\d.]+ ms = slowest task [\d.]+ \+ update [\d.]+ \+ messaging and waiting -?[\d.]+/);
   }, 120_000);

@@ -1,7 +1,7 @@
 // `lenet5 bench`: training throughput for 1..N workers (and, with --profile, where a step's time
 // goes per tfjs kernel).
 import { availableParallelism } from 'node:os';
-import { bench, DEFAULT_WARMUP, hostParallelEfficiency, type BenchResult } from '../bench.js';
+import { bench, hostParallelEfficiency, type BenchResult } from '../bench.js';
 import { loadMnist } from '../mnist-files.js';
 import type { ModelName } from '../model.js';
 import { profileStep } from '../profile.js';
@@ -14,6 +14,7 @@ export interface BenchFlags {
   batch: number;
   runs: number;
   steps: number;
+  warmup: number;
   kernels: KernelSet;
   profile: boolean;
   json: boolean;
@@ -38,7 +39,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     return 0;
   }
   if (!flags.json) {
-    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after ${DEFAULT_WARMUP} warm-up steps; samples/s median [min, max]`);
+    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after ${flags.warmup} warm-up steps; samples/s median [min, max]`);
     const cores = availableParallelism();
     if (cores > 1) {
       const e = await hostParallelEfficiency(cores);
@@ -52,13 +53,14 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     batchSize: flags.batch,
     runs: flags.runs,
     steps: flags.steps,
+    warmup: flags.warmup,
     kernels: flags.kernels,
     data,
     onResult: (r: BenchResult) => {
       const ms = (x: number) => Math.round(x * 100) / 100;
       if (flags.json) {
         out(JSON.stringify({
-          model: r.model, workers: r.workers, batch: r.batch, samplesPerSec: Math.round(r.samplesPerSec), min: Math.round(r.min), max: Math.round(r.max), runs: r.runs, kernels: r.kernels,
+          model: r.model, workers: r.workers, batch: r.batch, samplesPerSec: Math.round(r.samplesPerSec), min: Math.round(r.min), max: Math.round(r.max), runs: r.runs, warmup: r.warmup, kernels: r.kernels,
           stepMs: ms(r.stepMs), taskMs: ms(r.taskMs), updateMs: ms(r.updateMs),
         }));
         return;

@@ -9,7 +9,7 @@ import { KERNEL_SETS, type KernelSet } from '../tf.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { benchCommand } from './bench.js';
-import { DEFAULT_STEPS } from '../bench.js';
+import { DEFAULT_STEPS, DEFAULT_WARMUP } from '../bench.js';
 import { predictCommand } from './predict.js';
 import { DEFAULT_J } from '../model.js';
 import pkg from '../../package.json' with { type: 'json' };
@@ -118,12 +118,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--batch <b>', 'global minibatch', int(1, 65536), 64)
     .option('--runs <n>', 'timed runs per configuration; the median is reported', int(1, 1000), 5)
     .option('--steps <n>', 'steps per timed run', int(1, 100000), DEFAULT_STEPS)
+    .option('--warmup <n>', 'untimed steps per configuration first (JIT compilation settles)', int(0, 100000), DEFAULT_WARMUP)
     .addOption(new Option('--kernels <set>', 'fast or stock').choices(KERNEL_SETS).default('fast'))
     .option('--profile', 'instead: time one forward+backward step per tfjs kernel, in this thread')
-    .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, kernels, stepMs, taskMs, updateMs}')
+    .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, warmup, kernels, stepMs, taskMs, updateMs}')
     .action(async (f) => {
       code = await benchCommand({
-        models: f.models, workers: f.workers, batch: f.batch, runs: f.runs, steps: f.steps, kernels: f.kernels, profile: Boolean(f.profile), json: Boolean(f.json),
+        models: f.models, workers: f.workers, batch: f.batch, runs: f.runs, steps: f.steps, warmup: f.warmup, kernels: f.kernels, profile: Boolean(f.profile), json: Boolean(f.json),
       });
     });
 
