@@ -1,7 +1,7 @@
 // `lenet5 bench`: training throughput for 1..N workers (and, with --profile, where a step's time
 // goes per tfjs kernel).
 import { availableParallelism } from 'node:os';
-import { bench, hostParallelEfficiency, type BenchResult } from '../bench.js';
+import { bench, defaultWarmup, hostParallelEfficiency, type BenchResult } from '../bench.js';
 import { loadMnist } from '../mnist-files.js';
 import type { ModelName } from '../model.js';
 import { profileStep } from '../profile.js';
@@ -14,7 +14,7 @@ export interface BenchFlags {
   batch: number;
   runs: number;
   steps: number;
-  warmup: number;
+  warmup?: number;
   kernels: KernelSet;
   profile: boolean;
   json: boolean;
@@ -38,8 +38,9 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     }
     return 0;
   }
+  const warmup = flags.warmup ?? defaultWarmup(flags.kernels);
   if (!flags.json) {
-    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after ${flags.warmup} warm-up steps; samples/s median [min, max]`);
+    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after ${warmup} warm-up steps; samples/s median [min, max]`);
     const cores = availableParallelism();
     if (cores > 1) {
       const e = await hostParallelEfficiency(cores);
@@ -53,7 +54,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     batchSize: flags.batch,
     runs: flags.runs,
     steps: flags.steps,
-    warmup: flags.warmup,
+    warmup,
     kernels: flags.kernels,
     data,
     onResult: (r: BenchResult) => {

@@ -118,7 +118,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--batch <b>', 'global minibatch', int(1, 65536), 64)
     .option('--runs <n>', 'timed runs per configuration; the median is reported', int(1, 1000), 5)
     .option('--steps <n>', 'steps per timed run', int(1, 100000), DEFAULT_STEPS)
-    .option('--warmup <n>', 'untimed steps per configuration first (JIT compilation settles)', int(0, 100000), DEFAULT_WARMUP)
+    .option('--warmup <n>', `untimed steps per configuration first, while V8's compiler settles (default: ${DEFAULT_WARMUP}; 10 with --kernels stock)`, int(0, 100000))
     .addOption(new Option('--kernels <set>', 'fast or stock').choices(KERNEL_SETS).default('fast'))
     .option('--profile', 'instead: time one forward+backward step per tfjs kernel, in this thread')
     .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, warmup, kernels, stepMs, taskMs, updateMs}')
