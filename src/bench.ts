@@ -5,12 +5,12 @@ import { availableParallelism } from 'node:os';
 import { createTrainer, type Trainer } from './trainer.js';
 import type { Mnist } from './data.js';
 import { loadMnist } from './mnist-files.js';
-import type { ModelName } from './model.js';
-import type { KernelSet } from './tf.js';
+import { MODEL_NAMES, type ModelName } from './model.js';
+import { KERNEL_SETS, type KernelSet } from './tf.js';
 
 export interface BenchOptions {
   models?: readonly ModelName[];
-  /** Worker counts to measure. Default: 1, 2, ..., the machine's parallelism. */
+  /** Worker counts to measure. Default: 1, 2, 4, ... up to the machine's parallelism, and it. */
   workers?: readonly number[];
   batchSize?: number;
   /** Timed runs per configuration (the median is reported). Default 5. */
@@ -57,7 +57,15 @@ export interface BenchResult {
 export const DEFAULT_WARMUP = 1500;
 
 /** The stock kernels take ~1.2 s a step: their time is all kernel, and 10 steps warm them up. */
-export const defaultWarmup = (kernels: KernelSet) => (kernels === 'stock' ? 10 : DEFAULT_WARMUP);
+export const STOCK_WARMUP = 10;
+export const defaultWarmup = (kernels: KernelSet) => (kernels === 'stock' ? STOCK_WARMUP : DEFAULT_WARMUP);
+
+/** 1, 2, 4, ... below `cores`, then `cores`: every count's threads exist at once while measuring. */
+export function defaultWorkerCounts(cores: number): number[] {
+  const counts: number[] = [];
+  for (let w = 1; w < cores; w *= 2) counts.push(w);
+  return [...counts, cores];
+}
 
 /** Steps per timed run: at batch 64 about half a second of training, so a run averages over many steps. */
 export const DEFAULT_STEPS = 50;
@@ -67,24 +75,35 @@ export const median = (xs: readonly number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
+
 export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
-  const cores = availableParallelism();
   const models = o.models ?? (['lenet5-softmax', 'lenet5'] as const);
-  const workerCounts = o.workers ?? Array.from({ length: cores }, (_, i) => i + 1);
+  const workerCounts = o.workers ?? defaultWorkerCounts(availableParallelism());
   const batchSize = o.batchSize ?? 64;
   const runs = o.runs ?? 5;
   const steps = o.steps ?? DEFAULT_STEPS;
   const kernels = o.kernels ?? 'fast';
+  const warmup = o.warmup ?? defaultWarmup(kernels);
+  if (!Array.isArray(models) || models.length === 0 || !models.every((m) => MODEL_NAMES.includes(m))) {
+    throw new TypeError(`options.models must be a non-empty list of ${MODEL_NAMES.join(', ')}`);
+  }
+  if (!Array.isArray(workerCounts) || workerCounts.length === 0 || !workerCounts.every((w) => isCount(w, 1))) {
+    throw new TypeError('options.workers must be a non-empty list of positive integers');
+  }
+  for (const [name, v, min] of [['batchSize', batchSize, 1], ['runs', runs, 1], ['steps', steps, 1], ['warmup', warmup, 0]] as const) {
+    if (!isCount(v, min)) throw new TypeError(`options.${name} must be an integer >= ${min}, got ${String(v)}`);
+  }
+  if (!KERNEL_SETS.includes(kernels)) throw new TypeError(`options.kernels must be one of ${KERNEL_SETS.join(', ')}`);
   const data = o.data ?? loadMnist();
   const results: BenchResult[] = [];
-  const warmup = o.warmup ?? defaultWarmup(kernels);
   // No more samples than the steps use (at most the whole set: a step past the end of an epoch
   // just starts the next; runStep never evaluates).
   const limit = batchSize * (warmup + runs * steps + 1);
   for (const model of models) {
     // Every worker count's trainer is started first, and their timed runs take turns (1, 2, .., 1,
     // 2, ..): a host whose speed drifts over a minute then slows all counts alike, which keeps the
-    // speed-up figures honest. Idle trainers' threads sleep and cost nothing.
+    // speed-up figures honest. Idle trainers' threads sleep (no CPU; their memory stays).
     const trainers: Trainer[] = [];
     try {
       for (const workers of workerCounts) trainers.push(await createTrainer({ model, workers, batchSize, kernels, data, limit, epochs: 1 }));
@@ -132,7 +151,7 @@ export async function hostParallelEfficiency(threads: number): Promise<{ arithme
     arithmetic: `const a = new Float64Array(1024).map((_, i) => i / 1024), b = a.slice().reverse();
       const t0 = performance.now(); let s = 0;
       for (let r = 0; r < 200000; r++) for (let i = 0; i < 1024; i++) s += a[i] * b[i];`,
-    memory: `const a = new Float32Array(16 * 2 ** 20).map((_, i) => i & 255);
+    memory: `const a = new Float32Array(16 * 2 ** 20); for (let i = 0; i < a.length; i++) a[i] = i & 255;
       const t0 = performance.now(); let s = 0;
       for (let r = 0; r < 60; r++) for (let i = r & 15; i < a.length; i += 16) s += a[i];`,
   };

@@ -152,7 +152,8 @@ export type Params = Readonly<Record<string, tf.Tensor>>;
  * smaller tensors instead of the large activations: the layer keeps t = tanh(S (W x) + S b), and
  * the next layer, which sees A t (pooling and convolution are linear), multiplies its own W x by
  * A. C1 and C3 scale their few weights (150 and 2,400); C5, F6 and the output scale their
- * [n, out] products, smaller than their weights. The function is the paper's
+ * [n, out] products, which at a worker's micro-batch sizes are smaller than C5's and F6's weights
+ * (48,000 and 10,080; the output layer does the same for uniformity). The function is the paper's
  * (test/gradients.test.ts checks it against a direct float64 implementation).
  */
 export function forward(spec: ModelSpec, p: Params, x: tf.Tensor4D): tf.Tensor2D {

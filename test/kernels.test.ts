@@ -66,11 +66,19 @@ describe.each([32, 7])('batch %i', (n) => {
   test.each([
     [[28, 28, 6]],
     [[10, 10, 16]],
+    [[7, 9, 3]], // odd sizes (the last row and column are dropped) and an odd channel count
   ])('2x2 average pooling of %j and its gradient', async (hwc) => {
     const x = [n, ...hwc];
-    const y = [n, hwc[0] / 2, hwc[1] / 2, hwc[2]];
+    const y = [n, Math.floor(hwc[0] / 2), Math.floor(hwc[1] / 2), hwc[2]];
     await compare(([a]) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'), [x], true);
     await compare(([g, a]) => run('AvgPoolGrad', { dy: g, input: a }, { filterSize: 2, strides: 2, pad: 'valid' }), [y, x], true);
+  });
+
+  test('2x2 average pooling with ceil rounding of an odd size (one more output row and column) falls back', async () => {
+    const x = [n, 5, 5, 4];
+    const y = [n, 3, 3, 4];
+    await compare(([a]) => tf.avgPool(a as tf.Tensor4D, 2, 2, 0, 'ceil'), [x], true);
+    await compare(([g, a]) => run('AvgPoolGrad', { dy: g, input: a }, { filterSize: 2, strides: 2, pad: 0, dimRoundingMode: 'ceil' }), [y, x], true);
   });
 
   test.each([

@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { resolveOptions, DEFAULTS } from '../src/options.js';
 import { createTrainer } from '../src/trainer.js';
+import { bench, defaultWorkerCounts, type BenchOptions } from '../src/bench.js';
 import { DEFAULT_AUGMENT } from '../src/augment.js';
 
 describe('resolveOptions', () => {
@@ -41,5 +42,27 @@ describe('resolveOptions', () => {
   test('createTrainer refuses before starting any thread', async () => {
     await expect(createTrainer({ batchSize: 0 })).rejects.toThrow(TypeError);
     await expect(createTrainer({ init: 'no/such/checkpoint.safetensors' })).rejects.toThrow(/checkpoint no\/such\/checkpoint.safetensors does not exist/);
+  });
+});
+
+describe('bench options', () => {
+  test.each([
+    [{ steps: 0 }, /^options\.steps must be an integer >= 1, got 0$/],
+    [{ runs: 2.5 }, /^options\.runs must be an integer >= 1, got 2\.5$/],
+    [{ warmup: -1 }, /^options\.warmup must be an integer >= 0, got -1$/],
+    [{ batchSize: 0 }, /^options\.batchSize must be an integer >= 1, got 0$/],
+    [{ workers: [] }, /^options\.workers must be a non-empty list of positive integers$/],
+    [{ workers: [1, 0] }, /^options\.workers must be a non-empty list of positive integers$/],
+    [{ models: ['lenet6'] }, /^options\.models must be a non-empty list of lenet5, lenet5-softmax$/],
+    [{ kernels: 'gpu' }, /^options\.kernels must be one of fast, stock$/],
+  ])('bench(%j) is refused before any work', async (o, message) => {
+    await expect(bench(o as BenchOptions)).rejects.toThrow(message);
+  });
+
+  test('default worker counts: 1, 2, 4, ... and the machine\'s parallelism', () => {
+    expect(defaultWorkerCounts(1)).toEqual([1]);
+    expect(defaultWorkerCounts(2)).toEqual([1, 2]);
+    expect(defaultWorkerCounts(6)).toEqual([1, 2, 4, 6]);
+    expect(defaultWorkerCounts(64)).toEqual([1, 2, 4, 8, 16, 32, 64]);
   });
 });

@@ -9,7 +9,7 @@ import { KERNEL_SETS, type KernelSet } from '../tf.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { benchCommand } from './bench.js';
-import { DEFAULT_STEPS, DEFAULT_WARMUP } from '../bench.js';
+import { DEFAULT_STEPS, DEFAULT_WARMUP, STOCK_WARMUP, defaultWorkerCounts } from '../bench.js';
 import { predictCommand } from './predict.js';
 import { DEFAULT_J } from '../model.js';
 import pkg from '../../package.json' with { type: 'json' };
@@ -114,11 +114,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .command('bench')
     .description('steady-state training throughput (samples/s) for 1..N workers, median of several runs')
     .option('--models <list>', 'comma-separated (default: lenet5-softmax,lenet5)', models, ['lenet5-softmax', 'lenet5'])
-    .option('--workers <list>', `comma-separated worker counts (default: 1..${cores})`, intList)
+    .option('--workers <list>', `comma-separated worker counts (default: ${defaultWorkerCounts(cores).join(',')})`, intList)
     .option('--batch <b>', 'global minibatch', int(1, 65536), 64)
     .option('--runs <n>', 'timed runs per configuration; the median is reported', int(1, 1000), 5)
     .option('--steps <n>', 'steps per timed run', int(1, 100000), DEFAULT_STEPS)
-    .option('--warmup <n>', `untimed steps per configuration first, while V8's compiler settles (default: ${DEFAULT_WARMUP}; 10 with --kernels stock)`, int(0, 100000))
+    .option('--warmup <n>', `untimed steps per configuration first, while V8's compiler settles (default: ${DEFAULT_WARMUP}; ${STOCK_WARMUP} with --kernels stock)`, int(0, 100000))
     .addOption(new Option('--kernels <set>', 'fast or stock').choices(KERNEL_SETS).default('fast'))
     .option('--profile', 'instead: time one forward+backward step per tfjs kernel, in this thread')
     .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, warmup, kernels, stepMs, taskMs, updateMs}')

@@ -21,7 +21,8 @@ interface Geometry {
   P: number; // output pixels n oh ow
   K: number; // patch length kh kw c
   outShape: number[];
-  direct: boolean; // one input channel, a row width and filter width (<= 5) the SIMD direct kernels take
+  direct: boolean; // one input channel and a row width (multiple of 4) the SIMD direct kernels take
+  directFilter: boolean; // ...and a filter at most 5 wide, for conv1Filter's five sums
 }
 
 function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): Geometry | null {
@@ -45,7 +46,8 @@ function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): 
     P: n * info.outHeight * info.outWidth,
     K: kh * kw * c,
     outShape: info.outShape,
-    direct: c === 1 && info.outWidth % 4 === 0 && kw <= 5,
+    direct: c === 1 && info.outWidth % 4 === 0,
+    directFilter: c === 1 && info.outWidth % 4 === 0 && kw <= 5,
   };
 }
 
@@ -82,15 +84,21 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { n, h, w, c, kh, kw, o, P, K } = g;
   const arena = new Arena();
   const wk = kernels();
-  const xp = arena.put(values(args, x));
-  if (g.direct) {
+  if (g.directFilter) {
+    // With kw < 5 conv1Filter reads up to 4 floats past the end of x (for sums it drops): slack.
+    const xv = values(args, x);
+    const xp = arena.alloc(xv.length + 4);
     const dyp = arena.put(values(args, dy));
     const planar = arena.alloc(P * o);
     const dwp = arena.alloc(K * o);
+    const xs = arena.f32(xp, xv.length + 4);
+    xs.set(xv);
+    xs.fill(0, xv.length);
     wk.interleave(planar, P, o, dyp, 1);
     wk.conv1Filter(xp, n, h, w, planar, kh, kw, o, dwp);
     return output(args, attrs.filterShape, arena.take(dwp, K, o, o));
   }
+  const xp = arena.put(values(args, x));
   const oPad = roundUp4(o);
   const cols = arena.alloc(P * K);
   const dyp = arena.putRows(values(args, dy), P, o, oPad);

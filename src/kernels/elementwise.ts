@@ -35,13 +35,13 @@ function periodic(op: Op, x: Float32Array, y: Float32Array, swap: boolean): Floa
   const arena = new Arena();
   const xp = arena.put(x);
   const yp = arena.alloc(y.length * reps);
-  const op_ = arena.alloc(n);
+  const outp = arena.alloc(n);
   const yy = arena.f32(yp, y.length * reps);
   for (let r = 0; r < reps; r++) yy.set(y, r * y.length);
   const k = kernels();
   const f = op === 'add' ? k.add : op === 'mul' ? k.mul : swap ? k.rsub : k.sub;
-  f(xp, yp, y.length * reps, op_, n);
-  return arena.take(op_, 1, n, n);
+  f(xp, yp, y.length * reps, outp, n);
+  return arena.take(outp, 1, n, n);
 }
 
 /** y repeats each value over `inner` consecutive outputs: small tensors only (the C3 mask), in JS. */
@@ -100,7 +100,7 @@ function pass(x: Float32Array, run: (xp: number, outp: number, n: number, arena:
 
 /**
  * The gradient of tanh from its output, (1 - y^2) dy, as one kernel. Registered on the fast
- * backend only; backend.ts routes tanh's gradient here there (see tanhGradient).
+ * backend only; backend.ts routes tanh's gradient here there (registerTanhGradient).
  */
 export const TANH_GRAD = 'Lenet5TanhGrad';
 

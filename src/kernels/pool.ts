@@ -12,9 +12,12 @@ function pool2x2(xShape: number[], attrs: PoolAttrs): tf.backend_util.Conv2DInfo
     xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad as 'valid', attrs.dimRoundingMode,
   );
   const p = info.padInfo;
+  // The kernels write floor(h/2) x floor(w/2) outputs: 'ceil' or 'round' rounding of an odd size
+  // asks for one more row or column, which only the stock kernel gives.
   const ok =
     info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
-    p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0;
+    p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0 &&
+    info.outHeight === info.inHeight >> 1 && info.outWidth === info.inWidth >> 1;
   return ok ? info : null;
 }
 

@@ -24,9 +24,8 @@ function sum(args: KernelArgs): tf.TensorInfo {
   const inner = leading ? sizeOf(kept) : sizeOf(x.shape.slice(rank - k));
   const arena = new Arena();
   const xp = arena.put(v);
-  const acc = arena.alloc(2 * inner); // float64 accumulators
   const outp = arena.alloc(leading ? inner : outer);
-  if (leading) kernels().sumRows(xp, outer, inner, acc, outp);
+  if (leading) kernels().sumRows(xp, outer, inner, arena.alloc(2 * inner) /* float64 accumulators */, outp);
   else kernels().sumCols(xp, outer, inner, outp);
   const out = arena.take(outp, 1, leading ? inner : outer, leading ? inner : outer);
   return output(args, shape, out);

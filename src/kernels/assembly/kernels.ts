@@ -297,7 +297,8 @@ export function interleave(planar: usize, P: i32, o: i32, nhwc: usize, toPlanar:
  * dw[ky, kx, c] = sum over p = (s, oy, ox) of x[s, oy+ky, ox+kx] dy[c][p] (dy planar). For one
  * (c, ky) the kw sums are formed side by side (five independent chains: a single running sum
  * would wait on its own previous add at every pixel); each sample's sums are formed in registers,
- * then added to the totals in sample order. kw is at most 5.
+ * then added to the totals in sample order. kw is at most 5; when it is less, the unused sums
+ * still read 5 - kw floats past the end of each row, so x needs 4 floats of slack after its end.
  */
 export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32, kw: i32, o: i32, dw: usize): void {
   const oh = h - kh + 1, ow = w - kw + 1;
