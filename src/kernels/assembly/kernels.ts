@@ -183,6 +183,9 @@ export function col2im(cols: usize, ldk: i32, n: i32, h: i32, w: i32, ch: i32, k
 // (|r| <= ln2 / 2, ln 2 split in two so that k ln2_hi is exact) and q = e^r - 1 by its Taylor
 // series to r^7 (truncation < 2^-27 relative). Computing e^r - 1 directly keeps small |x|
 // accurate: no 1 - (something near 1) cancellation. Accuracy: a few float32 ulp.
+// Cheap forms of the same values: pmin is min for these operands (one instruction, where min's
+// NaN and -0 rules cost several); k is rounded by adding 1.5 2^23 (ties to even, as `nearest`),
+// which also leaves k + 0x400000 in the sum's mantissa bits, so ((bits + 127) << 23) is 2^k.
 
 export function tanh(x: usize, y: usize, n: i32): void {
   const one = f32x4.splat(1);
@@ -195,12 +198,14 @@ export function tanh(x: usize, y: usize, n: i32): void {
   const c5 = f32x4.splat(1.0 / 120), c6 = f32x4.splat(1.0 / 720), c7 = f32x4.splat(1.0 / 5040);
   const signMask = i32x4.splat(0x80000000);
   const bias = i32x4.splat(127);
+  const round = f32x4.splat(12582912); // 1.5 2^23
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(x + o);
-    const a = f32x4.min(f32x4.abs(v), cap);
+    const a = f32x4.pmin(f32x4.abs(v), cap);
     const t2 = f32x4.add(a, a);
-    const k = f32x4.nearest(f32x4.mul(t2, log2e));
+    const kr = f32x4.add(f32x4.mul(t2, log2e), round);
+    const k = f32x4.sub(kr, round);
     const r = f32x4.sub(f32x4.sub(t2, f32x4.mul(k, ln2hi)), f32x4.mul(k, ln2lo));
     let p = f32x4.add(c6, f32x4.mul(r, c7));
     p = f32x4.add(c5, f32x4.mul(r, p));
@@ -209,7 +214,7 @@ export function tanh(x: usize, y: usize, n: i32): void {
     p = f32x4.add(c2, f32x4.mul(r, p));
     p = f32x4.add(one, f32x4.mul(r, p));
     const q = f32x4.mul(r, p); // e^r - 1
-    const s = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), bias), 23); // 2^k as float bits
+    const s = i32x4.shl(i32x4.add(kr, bias), 23); // 2^k as float bits
     const em1 = f32x4.add(f32x4.mul(s, q), f32x4.sub(s, one));
     const t = f32x4.div(em1, f32x4.add(em1, two));
     v128.store(y + o, v128.or(t, v128.and(v, signMask)));
