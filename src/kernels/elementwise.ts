@@ -88,7 +88,7 @@ function unary(name: string, f: (x: Float32Array) => Float32Array): FastKernel {
   };
 }
 
-/** One wasm pass over x (and an optional second input of the same length) into a new array. */
+/** One wasm pass over x into a new array of its length; `run` may put further inputs in the arena. */
 function pass(x: Float32Array, run: (xp: number, outp: number, n: number, arena: Arena) => void): Float32Array {
   const arena = new Arena();
   const n = x.length;
