@@ -1,10 +1,12 @@
-// Where a training step's time goes, per tfjs kernel: runs forward + backward on one batch in the
-// calling thread under tf.profile and sums kernel wall times by kernel name.
+// Where a training step's time goes, in the calling thread: per tfjs kernel (forward + backward on
+// one batch under tf.profile, kernel wall times summed by kernel name), and per gradient task by
+// micro-batch size (what a worker does for each task, timed as a whole).
 import { tf, useKernels, type KernelSet } from './tf.js';
-import { fillInputs, fillOneHot, INPUT_SIDE, NUM_CLASSES, type Dataset } from './data.js';
-import { createModel, initParam, type ModelName } from './model.js';
+import { fillInputs, fillOneHot, INPUT_SIDE, NUM_CLASSES, type Dataset, type Mnist } from './data.js';
+import { DEFAULT_AUGMENT } from './augment.js';
+import { createModel, DEFAULT_J, initParam, type ModelName } from './model.js';
 import { ParamStore } from './params.js';
-import { computeGradient } from './worker.js';
+import { computeGradient, createWorker } from './worker.js';
 import { median } from './bench.js';
 
 export interface KernelProfile {
@@ -23,7 +25,6 @@ export interface StepProfile {
   readonly stepMs: number;
   readonly byKernel: readonly KernelProfile[];
 }
-
 
 export async function profileStep(model: ModelName, kernels: KernelSet, ds: Dataset, batch = 32, repeats = 5): Promise<StepProfile> {
   await useKernels(kernels);
@@ -73,4 +74,62 @@ export async function profileStep(model: ModelName, kernels: KernelSet, ds: Data
     stepMs: median(steps),
     byKernel: rows.map((r) => ({ ...r, share: r.ms / total })).sort((a, b) => b.ms - a.ms),
   };
+}
+
+export interface TaskSizeProfile {
+  readonly model: ModelName;
+  readonly kernels: KernelSet;
+  readonly batch: number;
+  /** Median ms of one gradient task (build and distort the batch, forward, backward, write the slot) by its sample count. */
+  readonly bySize: readonly { readonly samples: number; readonly ms: number }[];
+  /**
+   * The part of a task that does not shrink with its micro-batch (tfjs's per-op bookkeeping,
+   * weight-sized work): t(ceil(B/2)) + t(floor(B/2)) - t(B), the cost of cutting the batch in two.
+   * Every worker pays it in every step, so S workers never get S times one worker's speed, however
+   * well the threads run side by side. Null for B = 1.
+   */
+  readonly fixedMs: number | null;
+}
+
+/** Micro-batch sizes to time for a global batch B: powers of two below B, both halves of B, and B. */
+export function taskSizes(batch: number): number[] {
+  const sizes = new Set<number>([Math.ceil(batch / 2), batch]);
+  if (batch > 1) sizes.add(Math.floor(batch / 2));
+  for (let n = 1; n < batch; n *= 2) sizes.add(n);
+  return [...sizes].sort((a, b) => a - b);
+}
+
+const isCount = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
+
+/**
+ * Times gradient tasks of every size in taskSizes(batch), in this thread, the sizes taking turns
+ * (so a drifting host slows them alike): `warmup` untimed tasks, then `rounds` timed ones per size.
+ */
+export async function profileTaskSizes(model: ModelName, kernels: KernelSet, data: Mnist, batch: number, warmup: number, rounds: number): Promise<TaskSizeProfile> {
+  if (!isCount(batch, 1) || batch > data.train.count) throw new RangeError(`batch must be an integer in 1..${data.train.count}, got ${String(batch)}`);
+  if (!isCount(warmup, 0)) throw new RangeError(`warmup must be an integer >= 0, got ${String(warmup)}`);
+  if (!isCount(rounds, 1)) throw new RangeError(`rounds must be an integer >= 1, got ${String(rounds)}`);
+  const spec = createModel(model);
+  const store = ParamStore.create(spec, 1);
+  store.layout.tensors.forEach((t, i) => initParam(spec, i, 1, store.view(store.weights, t.name)));
+  const worker = await createWorker({
+    model, j: DEFAULT_J, kernels, seed: 1, augment: DEFAULT_AUGMENT, params: store.buffer, train: data.train, test: data.test,
+  });
+  const sizes = taskSizes(batch);
+  let next = 0;
+  const task = (samples: number) => {
+    // Consecutive training samples, moving through the set: no task reuses the previous one's images.
+    const indices = Int32Array.from({ length: samples }, (_, i) => (next + i) % data.train.count);
+    next = (next + samples) % data.train.count;
+    const r = worker.run({ kind: 'gradient', version: 0, slot: 0, epoch: 0, indices });
+    if (r.kind !== 'gradient') throw new Error(`a gradient task answered with a ${r.kind} result`);
+    return r.computeMs;
+  };
+  for (let k = 0; k < warmup; k++) task(sizes[k % sizes.length]);
+  const times = sizes.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) sizes.forEach((n, i) => times[i].push(task(n)));
+  const bySize = sizes.map((samples, i) => ({ samples, ms: median(times[i]) }));
+  const ms = (n: number) => bySize.find((b) => b.samples === n)!.ms;
+  const fixedMs = batch > 1 ? ms(Math.ceil(batch / 2)) + ms(Math.floor(batch / 2)) - ms(batch) : null;
+  return { model, kernels, batch, bySize, fixedMs };
 }

@@ -148,13 +148,17 @@ describe('lenet5 bench', () => {
       expect(l.updateMs).toBeGreaterThan(0);
       expect(l.taskMs + l.updateMs).toBeLessThanOrEqual(l.stepMs + 0.02);
     }
-    const p = lenet5('bench', '--profile', '--models', 'lenet5', '--batch', '8', '--json');
+    const p = lenet5('bench', '--profile', '--models', 'lenet5', '--batch', '8', '--warmup', '8', '--steps', '3', '--json');
     expect(p.status, p.stderr).toBe(0);
     const [profile] = jsonLines(p.stdout);
     expect(profile).toMatchObject({ type: 'profile', model: 'lenet5', kernels: 'fast', batch: 8 });
     const names = profile.byKernel.map((k: { kernel: string }) => k.kernel);
     expect(names).toEqual(expect.arrayContaining(['Conv2D', 'Conv2DBackpropFilter', 'BatchMatMul', 'Tanh', 'Lenet5TanhGrad', 'AvgPool']));
     expect(profile.byKernel.reduce((a: number, k: { share: number }) => a + k.share, 0)).toBeCloseTo(1, 6);
+    // Whole gradient tasks by micro-batch size: powers of two up to the batch, each timed.
+    expect(profile.bySize.map((b: { samples: number }) => b.samples)).toEqual([1, 2, 4, 8]);
+    for (const b of profile.bySize) expect(b.ms).toBeGreaterThan(0);
+    expect(profile.fixedMs).toBeCloseTo(2 * profile.bySize[2].ms - profile.bySize[3].ms, 6);
   }, 120_000);
 
   test('the human-readable form reports the host check and the speed-up', () => {
@@ -168,4 +172,13 @@ describe('lenet5 bench', () => {
     expect(r.stdout).toMatch(/lenet5-softmax: 2 workers are \d+\.\d\dx one worker/);
     expect(r.stdout).toMatch(/ 2 workers: +[\d,]+ samples\/s \[[\d,]+, [\d,]+\]; a step [\d.]+ ms = slowest task [\d.]+ \+ update [\d.]+ \+ messaging and waiting -?[\d.]+/);
   }, 120_000);
+
+  test('--help names each default once, as the user would type it', () => {
+    const r = lenet5('bench', '--help');
+    expect(r.status, r.stderr).toBe(0);
+    // One entry per option, its wrapped description lines joined.
+    const entries = r.stdout.split(/\n(?=\s+-)/).map((e) => e.replace(/\s+/g, ' ').trim());
+    expect(entries).toContain('--models <list> comma-separated (default: lenet5-softmax,lenet5)');
+    for (const e of entries.filter((x) => x.startsWith('--'))) expect(e.match(/default:/g)?.length ?? 0, e).toBeLessThanOrEqual(1);
+  });
 });

@@ -3,6 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { resolveOptions, DEFAULTS } from '../src/options.js';
 import { createTrainer } from '../src/trainer.js';
 import { bench, defaultWorkerCounts, type BenchOptions } from '../src/bench.js';
+import { profileTaskSizes, taskSizes } from '../src/profile.js';
+import type { Mnist } from '../src/data.js';
 import { DEFAULT_AUGMENT } from '../src/augment.js';
 
 describe('resolveOptions', () => {
@@ -64,5 +66,23 @@ describe('bench options', () => {
     expect(defaultWorkerCounts(2)).toEqual([1, 2]);
     expect(defaultWorkerCounts(6)).toEqual([1, 2, 4, 6]);
     expect(defaultWorkerCounts(64)).toEqual([1, 2, 4, 8, 16, 32, 64]);
+  });
+
+  test('the profile times tasks of powers of two below the batch, both halves of the batch and the batch', () => {
+    expect(taskSizes(1)).toEqual([1]);
+    expect(taskSizes(8)).toEqual([1, 2, 4, 8]);
+    expect(taskSizes(3)).toEqual([1, 2, 3]);
+    expect(taskSizes(10)).toEqual([1, 2, 4, 5, 8, 10]);
+    expect(taskSizes(65)).toEqual([1, 2, 4, 8, 16, 32, 33, 64, 65]);
+  });
+
+  test.each([
+    [0, 10, 5, /^batch must be an integer in 1\.\.100, got 0$/],
+    [101, 10, 5, /^batch must be an integer in 1\.\.100, got 101$/],
+    [8, -1, 5, /^warmup must be an integer >= 0, got -1$/],
+    [8, 10, 0, /^rounds must be an integer >= 1, got 0$/],
+  ])('profileTaskSizes(batch %d, warmup %d, rounds %d) is refused before any work', async (batch, warmup, rounds, message) => {
+    const data = { train: { count: 100 } } as unknown as Mnist;
+    await expect(profileTaskSizes('lenet5', 'fast', data, batch, warmup, rounds)).rejects.toThrow(message);
   });
 });

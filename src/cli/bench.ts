@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { bench, defaultWarmup, hostParallelEfficiency, type BenchResult } from '../bench.js';
 import { loadMnist } from '../mnist-files.js';
 import type { ModelName } from '../model.js';
-import { profileStep } from '../profile.js';
+import { profileStep, profileTaskSizes, type TaskSizeProfile } from '../profile.js';
 import type { KernelSet } from '../tf.js';
 import { grouped } from './format.js';
 
@@ -23,11 +23,15 @@ export interface BenchFlags {
 export async function benchCommand(flags: BenchFlags): Promise<number> {
   const data = loadMnist();
   const out = (s: string) => process.stdout.write(`${s}\n`);
+  const warmup = flags.warmup ?? defaultWarmup(flags.kernels);
   if (flags.profile) {
     for (const model of flags.models) {
       const p = await profileStep(model, flags.kernels, data.train, flags.batch);
+      // The stock kernels' time is all kernel: timing whole tasks by size would only take minutes.
+      let t: TaskSizeProfile | null = null;
+      if (flags.kernels === 'fast') t = await profileTaskSizes(model, flags.kernels, data, flags.batch, warmup, flags.steps);
       if (flags.json) {
-        out(JSON.stringify({ type: 'profile', ...p }));
+        out(JSON.stringify({ type: 'profile', ...p, ...(t && { bySize: t.bySize, fixedMs: t.fixedMs }) }));
         continue;
       }
       out(`${model}, ${flags.kernels} kernels, one thread, batch ${flags.batch}: ${p.stepMs.toFixed(1)} ms per forward+backward (median)`);
@@ -35,10 +39,10 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
       for (const k of p.byKernel) {
         out(`  ${k.kernel.padEnd(26)} ${String(k.calls).padStart(5)} ${k.ms.toFixed(2).padStart(10)} ${(100 * k.share).toFixed(1).padStart(6)}%`);
       }
+      if (t) printTaskSizes(out, t, warmup, flags.steps);
     }
     return 0;
   }
-  const warmup = flags.warmup ?? defaultWarmup(flags.kernels);
   if (!flags.json) {
     out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after ${warmup} warm-up steps; samples/s median [min, max]`);
     const cores = availableParallelism();
@@ -82,4 +86,19 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     }
   }
   return 0;
+}
+
+function printTaskSizes(out: (s: string) => void, t: TaskSizeProfile, warmup: number, rounds: number): void {
+  const cell = (x: string) => x.padStart(7);
+  out(`  one gradient task in this thread (batch built and distorted, forward, backward), median of ${rounds} after ${warmup} warm-up tasks:`);
+  out(`  samples ${t.bySize.map((b) => cell(String(b.samples))).join('')}`);
+  out(`  ms      ${t.bySize.map((b) => cell(b.ms.toFixed(2))).join('')}`);
+  if (t.fixedMs === null) return;
+  const [hi, lo] = [Math.ceil(t.batch / 2), Math.floor(t.batch / 2)];
+  const ms = (n: number) => t.bySize.find((b) => b.samples === n)!.ms;
+  const halves = hi === lo ? `2 t(${hi})` : `t(${hi}) + t(${lo})`;
+  out(
+    `  per task, whatever its size: ${halves} - t(${t.batch}) = ${t.fixedMs.toFixed(2)} ms; so 2 workers are at most t(${t.batch}) / t(${hi}) = ` +
+      `${(ms(t.batch) / ms(hi)).toFixed(2)}x one worker at batch ${t.batch}, before messaging, the update and any slowdown from running side by side`,
+  );
 }

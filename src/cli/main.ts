@@ -113,15 +113,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   program
     .command('bench')
     .description('steady-state training throughput (samples/s) for 1..N workers, median of several runs')
-    .option('--models <list>', 'comma-separated (default: lenet5-softmax,lenet5)', models, ['lenet5-softmax', 'lenet5'])
+    .addOption(new Option('--models <list>', 'comma-separated').argParser(models).default(['lenet5-softmax', 'lenet5'], 'lenet5-softmax,lenet5'))
     .option('--workers <list>', `comma-separated worker counts (default: ${defaultWorkerCounts(cores).join(',')})`, intList)
     .option('--batch <b>', 'global minibatch', int(1, 65536), 64)
     .option('--runs <n>', 'timed runs per configuration; the median is reported', int(1, 1000), 5)
     .option('--steps <n>', 'steps per timed run', int(1, 100000), DEFAULT_STEPS)
     .option('--warmup <n>', `untimed steps per configuration first, while V8's compiler settles (default: ${DEFAULT_WARMUP}; ${STOCK_WARMUP} with --kernels stock)`, int(0, 100000))
     .addOption(new Option('--kernels <set>', 'fast or stock').choices(KERNEL_SETS).default('fast'))
-    .option('--profile', 'instead: time one forward+backward step per tfjs kernel, in this thread')
-    .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, warmup, kernels, stepMs, taskMs, updateMs}')
+    .option('--profile', 'instead, in this thread: time one forward+backward step per tfjs kernel, and (fast kernels) one gradient task by micro-batch size (--warmup untimed tasks, then --steps rounds)')
+    .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, warmup, kernels, stepMs, taskMs, updateMs}; with --profile, {type: "profile", ..., byKernel, bySize, fixedMs}')
     .action(async (f) => {
       code = await benchCommand({
         models: f.models, workers: f.workers, batch: f.batch, runs: f.runs, steps: f.steps, warmup: f.warmup, kernels: f.kernels, profile: Boolean(f.profile), json: Boolean(f.json),
