@@ -75,7 +75,7 @@ export const median = (xs: readonly number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
+export const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
 
 export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
   const models = o.models ?? (['lenet5-softmax', 'lenet5'] as const);

@@ -4,10 +4,10 @@
 import { tf, useKernels, type KernelSet } from './tf.js';
 import { fillInputs, fillOneHot, INPUT_SIDE, NUM_CLASSES, type Dataset, type Mnist } from './data.js';
 import { DEFAULT_AUGMENT } from './augment.js';
-import { createModel, DEFAULT_J, initParam, type ModelName } from './model.js';
+import { createModel, DEFAULT_J, initParam, type ModelName, type ModelSpec } from './model.js';
 import { ParamStore } from './params.js';
 import { computeGradient, createWorker } from './worker.js';
-import { median } from './bench.js';
+import { isCount, median } from './bench.js';
 
 export interface KernelProfile {
   readonly kernel: string;
@@ -26,11 +26,17 @@ export interface StepProfile {
   readonly byKernel: readonly KernelProfile[];
 }
 
+/** A one-slot store holding the model's initial weights (seed 1). */
+function initialStore(spec: ModelSpec): ParamStore {
+  const store = ParamStore.create(spec, 1);
+  store.layout.tensors.forEach((t, i) => initParam(spec, i, 1, store.view(store.weights, t.name)));
+  return store;
+}
+
 export async function profileStep(model: ModelName, kernels: KernelSet, ds: Dataset, batch = 32, repeats = 5): Promise<StepProfile> {
   await useKernels(kernels);
   const spec = createModel(model);
-  const store = ParamStore.create(spec, 1);
-  store.layout.tensors.forEach((t, i) => initParam(spec, i, 1, store.view(store.weights, t.name)));
+  const store = initialStore(spec);
   const indices = Int32Array.from({ length: batch }, (_, i) => i);
   const inputs = new Float32Array(batch * INPUT_SIDE * INPUT_SIDE);
   const targets = new Float32Array(batch * NUM_CLASSES);
@@ -89,6 +95,8 @@ export interface TaskSizeProfile {
    * well the threads run side by side. Null for B = 1.
    */
   readonly fixedMs: number | null;
+  /** t(B) / t(ceil(B/2)): the most 2 workers can gain over one, before messaging and the update. Null for B = 1. */
+  readonly twoWorkerBound: number | null;
 }
 
 /** Micro-batch sizes to time for a global batch B: powers of two below B, both halves of B, and B. */
@@ -99,8 +107,6 @@ export function taskSizes(batch: number): number[] {
   return [...sizes].sort((a, b) => a - b);
 }
 
-const isCount = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
-
 /**
  * Times gradient tasks of every size in taskSizes(batch), in this thread, the sizes taking turns
  * (so a drifting host slows them alike): `warmup` untimed tasks, then `rounds` timed ones per size.
@@ -110,8 +116,7 @@ export async function profileTaskSizes(model: ModelName, kernels: KernelSet, dat
   if (!isCount(warmup, 0)) throw new RangeError(`warmup must be an integer >= 0, got ${String(warmup)}`);
   if (!isCount(rounds, 1)) throw new RangeError(`rounds must be an integer >= 1, got ${String(rounds)}`);
   const spec = createModel(model);
-  const store = ParamStore.create(spec, 1);
-  store.layout.tensors.forEach((t, i) => initParam(spec, i, 1, store.view(store.weights, t.name)));
+  const store = initialStore(spec);
   const worker = await createWorker({
     model, j: DEFAULT_J, kernels, seed: 1, augment: DEFAULT_AUGMENT, params: store.buffer, train: data.train, test: data.test,
   });
@@ -130,6 +135,11 @@ export async function profileTaskSizes(model: ModelName, kernels: KernelSet, dat
   for (let r = 0; r < rounds; r++) sizes.forEach((n, i) => times[i].push(task(n)));
   const bySize = sizes.map((samples, i) => ({ samples, ms: median(times[i]) }));
   const ms = (n: number) => bySize.find((b) => b.samples === n)!.ms;
-  const fixedMs = batch > 1 ? ms(Math.ceil(batch / 2)) + ms(Math.floor(batch / 2)) - ms(batch) : null;
-  return { model, kernels, batch, bySize, fixedMs };
+  const [hi, lo] = [Math.ceil(batch / 2), Math.floor(batch / 2)];
+  const split = batch > 1;
+  return {
+    model, kernels, batch, bySize,
+    fixedMs: split ? ms(hi) + ms(lo) - ms(batch) : null,
+    twoWorkerBound: split ? ms(batch) / ms(hi) : null,
+  };
 }

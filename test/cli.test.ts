@@ -159,6 +159,7 @@ describe('lenet5 bench', () => {
     expect(profile.bySize.map((b: { samples: number }) => b.samples)).toEqual([1, 2, 4, 8]);
     for (const b of profile.bySize) expect(b.ms).toBeGreaterThan(0);
     expect(profile.fixedMs).toBeCloseTo(2 * profile.bySize[2].ms - profile.bySize[3].ms, 6);
+    expect(profile.twoWorkerBound).toBeCloseTo(profile.bySize[3].ms / profile.bySize[2].ms, 6);
   }, 120_000);
 
   test('the human-readable form reports the host check and the speed-up', () => {

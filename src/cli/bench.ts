@@ -31,7 +31,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
       let t: TaskSizeProfile | null = null;
       if (flags.kernels === 'fast') t = await profileTaskSizes(model, flags.kernels, data, flags.batch, warmup, flags.steps);
       if (flags.json) {
-        out(JSON.stringify({ type: 'profile', ...p, ...(t && { bySize: t.bySize, fixedMs: t.fixedMs }) }));
+        out(JSON.stringify({ type: 'profile', ...p, ...(t && { bySize: t.bySize, fixedMs: t.fixedMs, twoWorkerBound: t.twoWorkerBound }) }));
         continue;
       }
       out(`${model}, ${flags.kernels} kernels, one thread, batch ${flags.batch}: ${p.stepMs.toFixed(1)} ms per forward+backward (median)`);
@@ -93,12 +93,11 @@ function printTaskSizes(out: (s: string) => void, t: TaskSizeProfile, warmup: nu
   out(`  one gradient task in this thread (batch built and distorted, forward, backward), median of ${rounds} after ${warmup} warm-up tasks:`);
   out(`  samples ${t.bySize.map((b) => cell(String(b.samples))).join('')}`);
   out(`  ms      ${t.bySize.map((b) => cell(b.ms.toFixed(2))).join('')}`);
-  if (t.fixedMs === null) return;
+  if (t.fixedMs === null || t.twoWorkerBound === null) return;
   const [hi, lo] = [Math.ceil(t.batch / 2), Math.floor(t.batch / 2)];
-  const ms = (n: number) => t.bySize.find((b) => b.samples === n)!.ms;
   const halves = hi === lo ? `2 t(${hi})` : `t(${hi}) + t(${lo})`;
   out(
     `  per task, whatever its size: ${halves} - t(${t.batch}) = ${t.fixedMs.toFixed(2)} ms; so 2 workers are at most t(${t.batch}) / t(${hi}) = ` +
-      `${(ms(t.batch) / ms(hi)).toFixed(2)}x one worker at batch ${t.batch}, before messaging, the update and any slowdown from running side by side`,
+      `${t.twoWorkerBound.toFixed(2)}x one worker at batch ${t.batch}, before messaging, the update and any slowdown from running side by side`,
   );
 }
