@@ -3,7 +3,7 @@
 // `autostart=1` starts at once; window.__lenet5 exposes progress for the end-to-end test.
 import { Coordinator, type TrainEvent } from '../src/coordinator.js';
 import { datasetFromIdx, IDX_FILES, IMAGE_SIDE, type Mnist } from '../src/data.js';
-import { probabilities, type ModelName } from '../src/model.js';
+import { posterior, UNRECOGNISED, type ModelSpec } from '../src/model.js';
 import { toMnistDigit } from '../src/digit-image.js';
 import { resolveOptions, type TrainerOptions } from '../src/options.js';
 import { createComlinkPool } from '../src/pools/comlink.js';
@@ -19,8 +19,10 @@ interface DemoState {
   hash: string | null;
   error: string | null;
   predictions: number;
+  /** Tasks that failed (a worker died or hung) and were run again. */
+  faults: string[];
 }
-const state: DemoState = { losses: [], testErrors: [], done: false, hash: null, error: null, predictions: 0 };
+const state: DemoState = { losses: [], testErrors: [], done: false, hash: null, error: null, predictions: 0, faults: [] };
 (window as unknown as { __lenet5: DemoState }).__lenet5 = state;
 
 const browserPool = createComlinkPool(() => {
@@ -154,11 +156,14 @@ function setUpPad(classify: (digit: Uint8Array) => void): void {
   $('clear').addEventListener('click', clear);
 }
 
-function showPrediction(model: ModelName, scores: Float32Array, digit: number): void {
+function showPrediction(spec: ModelSpec, scores: Float32Array, digit: number): void {
+  // lenet5's posterior keeps a share for "none of these" (a last bar); the digit is the closest
+  // class, marked unsure when "none" dominates.
+  const { probabilities, none } = posterior(spec, scores);
   $('prediction').textContent = String(digit);
-  $('probs').innerHTML = probabilities(model, scores)
-    .map((p, i) => `<div>${i} ${'█'.repeat(Math.round(20 * p)).padEnd(20, '·')} ${(100 * p).toFixed(1)}%</div>`)
-    .join('');
+  $('prediction').title = none >= UNRECOGNISED ? `unsure: none of these ${(100 * none).toFixed(1)}%` : '';
+  const bar = (label: string, p: number) => `<div>${label} ${'█'.repeat(Math.round(20 * p)).padEnd(20, '·')} ${(100 * p).toFixed(1)}%</div>`;
+  $('probs').innerHTML = probabilities.map((p, i) => bar(String(i), p)).join('') + (spec.name === 'lenet5' ? bar('none', none) : '');
 }
 
 // ---- training ------------------------------------------------------------------------------------------
@@ -172,12 +177,13 @@ async function classifyPending(): Promise<void> {
   pending = null;
   if (digit.every((v) => v === 0)) return;
   const { scores, predicted } = await coordinator.predict(digit);
-  showPrediction(coordinator.options.model, scores, predicted[0]);
+  showPrediction(coordinator.spec, scores, predicted[0]);
 }
 
 function readOptions(): { options: TrainerOptions; epochs: number; steps?: number } {
   const num = (id: string) => (input(id).value === '' ? undefined : Number(input(id).value));
   const workers = num('workers') ?? navigator.hardwareConcurrency;
+  const timeout = new URLSearchParams(location.search).get('taskTimeout'); // seconds; no input box
   return {
     options: {
       model: $<HTMLSelectElement>('model').value as TrainerOptions['model'],
@@ -186,6 +192,7 @@ function readOptions(): { options: TrainerOptions; epochs: number; steps?: numbe
       batchSize: num('batch'),
       seed: num('seed'),
       limit: num('limit'),
+      taskTimeoutMs: timeout === null ? undefined : Number(timeout) * 1000,
     },
     epochs: num('epochs') ?? 1,
     steps: num('steps'),
@@ -197,7 +204,7 @@ async function train(mnist: Mnist): Promise<void> {
   const { options, epochs, steps } = readOptions();
   const resolved = resolveOptions({ ...options, epochs }, navigator.hardwareConcurrency);
   await coordinator?.close();
-  Object.assign(state, { losses: [], testErrors: [], done: false, hash: null, error: null });
+  Object.assign(state, { losses: [], testErrors: [], done: false, hash: null, error: null, faults: [] });
   $('hash').textContent = '-';
   status(`starting ${resolved.workers} workers…`);
   coordinator = await new Coordinator(resolved, mnist).start(browserPool);
@@ -208,6 +215,10 @@ async function train(mnist: Mnist): Promise<void> {
   const started = performance.now();
   let ev: TrainEvent;
   for await (ev of c.train({ epochs, steps, signal: stopper.signal })) {
+    for (const f of ev.faults ?? []) {
+      state.faults.push(f);
+      console.warn(`lenet5: ${f}`);
+    }
     if (ev.type === 'step') {
       state.losses.push(ev.loss);
       status(`epoch ${ev.epoch + 1}, step ${ev.step}: loss ${ev.loss.toFixed(4)}, ${Math.round(ev.samplesPerSec)} samples/s`);

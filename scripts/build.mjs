@@ -6,7 +6,7 @@
 // tfjs-core's gradient registrations load under Node (see src/tf.ts).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +24,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
 const log = (msg) => quiet || console.error(`build: ${msg}`);
 mkdirSync(join(root, 'build'), { recursive: true });
+rmSync(join(root, 'dist'), { recursive: true, force: true }); // no stale chunks from an earlier build
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 // Runtime dependencies stay imports, except tfjs (bundled for its gradients, see above).

@@ -1,13 +1,13 @@
 // Checkpoints (Node): the model as one .safetensors file with PyTorch's names and layouts, so
 // `torch.nn.Module.load_state_dict` takes it as is, and the SGD momentum beside it in
-// <name>.optim.safetensors. Both are written atomically (temporary file, fsync, rename), the
-// model file last: an interrupted save leaves the previous checkpoint whole.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+// <name>.optim.safetensors. Both are saved as one, verified (files.ts), the model file renamed
+// last; reading is strict about everything but the optimizer file, which only resuming needs.
+import { existsSync } from 'node:fs';
+import { readFileChecked, saveFiles } from './files.js';
 import { sha256Hex } from './coordinator.js';
 import { createModel, MODEL_NAMES, type ModelName } from './model.js';
-import type { RecordedOptions, ResolvedOptions } from './options.js';
-import { layoutOf, type Layout } from './params.js';
+import { resolveOptions, type RecordedOptions, type ResolvedOptions } from './options.js';
+import { layoutOf, MAX_STEP, type Layout } from './params.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
 export const PRODUCER = 'lenet5-parallel';
@@ -26,7 +26,7 @@ export interface Checkpoint {
   readonly weights: Float32Array;
   /** The SGD velocity, same layout, when a matching optimizer file is there. */
   readonly momentum: Float32Array | null;
-  /** Why the momentum was not loaded although an optimizer file exists (it belongs to another save). */
+  /** Why the momentum was not loaded: no optimizer file, a damaged one, or one from another save. */
   readonly warning: string | null;
   readonly metadata: Readonly<Record<string, string>>;
 }
@@ -61,24 +61,7 @@ function tensorsOf(layout: Layout, region: Float32Array): NamedTensor[] {
   return layout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: region.subarray(t.offset, t.offset + t.size) }));
 }
 
-function writeAtomically(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, bytes);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new Error(`cannot save ${path}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-/** Saves weights and momentum (layout order) with their metadata; returns the two paths. */
+/** Saves weights and momentum (layout order) with their metadata, verified (files.ts); returns the two paths. */
 export function writeCheckpoint(
   path: string,
   layout: Layout,
@@ -86,34 +69,77 @@ export function writeCheckpoint(
   momentum: Float32Array,
   metadata: Record<string, string>,
 ): { model: string; optimizer: string } {
-  mkdirSync(dirname(path), { recursive: true });
   const optimizer = optimizerPath(path);
   const optimMeta = { format: 'pt', producer: PRODUCER, kind: 'sgd-momentum', step: metadata.step, weights_sha256: metadata.weights_sha256 };
-  writeAtomically(optimizer, encodeSafetensors(tensorsOf(layout, momentum), optimMeta));
-  writeAtomically(path, encodeSafetensors(tensorsOf(layout, weights), metadata));
+  // The model file is renamed last: a save cut between the renames leaves the old model with a
+  // new optimizer file, which readCheckpoint recognises (a warning, not a refused model).
+  saveFiles([
+    { path: optimizer, bytes: encodeSafetensors(tensorsOf(layout, momentum), optimMeta) },
+    { path, bytes: encodeSafetensors(tensorsOf(layout, weights), metadata) },
+  ]);
   return { model: path, optimizer };
 }
 
-function parseNumber(file: string, meta: Record<string, string>, key: string, integer = false): number | undefined {
-  const v = meta[key];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new Error(`${file}: metadata ${key} is ${JSON.stringify(v)}, not ${integer ? 'an integer' : 'a number'}`);
-  }
-  return n;
+/** Metadata strings as typed values; anything else is refused with the file and the key. */
+function metadataReader(file: string, meta: Readonly<Record<string, string>>) {
+  const bad = (key: string, what: string) => new Error(`${file}: metadata ${key} is ${JSON.stringify(meta[key])}, not ${what}`);
+  const number = (key: string): number | undefined => {
+    const v = meta[key];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw bad(key, 'a finite number');
+    return n;
+  };
+  return {
+    number,
+    integer(key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+      const n = number(key);
+      if (n !== undefined && !(Number.isInteger(n) && n >= min && n <= max)) throw bad(key, `an integer in ${min}..${max}`);
+      return n;
+    },
+    boolean(key: string): boolean | undefined {
+      const v = meta[key];
+      if (v === undefined) return undefined;
+      if (v !== 'true' && v !== 'false') throw bad(key, 'true or false');
+      return v === 'true';
+    },
+    json(key: string): unknown {
+      const v = meta[key];
+      if (v === undefined || v === 'none') return v === 'none' ? null : undefined;
+      try {
+        return JSON.parse(v);
+      } catch {
+        throw bad(key, "JSON or 'none'");
+      }
+    },
+  };
 }
 
-/** Reads and checks a checkpoint (and its optimizer file, if present) against its model's spec. */
+/** The first entry holding NaN or +-Infinity, as "name[index] = value", or null. */
+function nonFinite(layout: Layout, region: Float32Array): string | null {
+  for (const t of layout.tensors) {
+    for (let i = t.offset; i < t.offset + t.size; i++) {
+      if (!Number.isFinite(region[i])) return `${t.name}[${i - t.offset}] = ${region[i]}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Reads and checks a checkpoint against its model's spec: tensors, metadata (typed and in range),
+ * weights finite and matching weights_sha256. The optimizer file beside it matters only to
+ * resuming: when it is missing, damaged or from another save, the weights still load, the
+ * momentum is null and `warning` says why.
+ */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
-  if (!existsSync(path)) throw new Error(`checkpoint ${path} does not exist`);
-  const file = decodeSafetensors(readFileSync(path), path);
+  const file = decodeSafetensors(readFileChecked(path, 'checkpoint'), path);
   const meta = file.metadata;
   const model = meta.model as ModelName;
   if (!MODEL_NAMES.includes(model)) {
     throw new Error(`${path}: metadata model is ${JSON.stringify(meta.model)}; expected one of ${MODEL_NAMES.join(', ')}`);
   }
-  const j = parseNumber(path, meta, 'j');
+  const m = metadataReader(path, meta);
+  const j = m.number('j');
   const layout = layoutOf(createModel(model, { j }));
   const fill = (f: { tensors: readonly NamedTensor[] }, what: string) => {
     const region = new Float32Array(layout.size);
@@ -128,45 +154,58 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
       byName.delete(t.name);
     }
     if (byName.size) throw new Error(`${what}: unexpected tensors ${[...byName.keys()].join(', ')} for a ${model} model`);
+    const nf = nonFinite(layout, region);
+    if (nf) throw new Error(`${what}: not finite: ${nf}; this file cannot be used, take an earlier checkpoint`);
     return region;
   };
   const weights = fill(file, path);
   const sha = await sha256Hex(new Uint8Array(weights.buffer));
-  if (meta.weights_sha256 && meta.weights_sha256 !== sha) {
+  if (meta.weights_sha256 !== undefined && meta.weights_sha256 !== sha) {
     throw new Error(`${path}: the tensor data does not match its recorded weights_sha256; the file is corrupt`);
   }
-  const step = parseNumber(path, meta, 'step', true) ?? 0;
-  // A save interrupted between its two renames leaves the new optimizer file beside the previous
-  // model file. The model file is whole: load it, restart the momentum at zero, and say so.
-  let momentum: Float32Array | null = null;
-  let warning: string | null = null;
-  const optPath = optimizerPath(path);
-  if (existsSync(optPath)) {
-    const opt = decodeSafetensors(readFileSync(optPath), optPath);
-    if (opt.metadata.weights_sha256 === meta.weights_sha256 && opt.metadata.step === meta.step) momentum = fill(opt, optPath);
-    else warning = `${optPath} belongs to another save (step ${opt.metadata.step}, not ${meta.step}, or other weights): momentum restarts at zero, so the run will not match an uninterrupted one bit for bit`;
-  }
-  const augment = meta.augment === undefined ? undefined : meta.augment === 'none' ? null : (() => {
-    try {
-      return JSON.parse(meta.augment);
-    } catch {
-      throw new Error(`${path}: metadata augment is not JSON`);
-    }
-  })();
+  const step = m.integer('step', 0, MAX_STEP) ?? 0;
   const recorded: RecordedOptions = {
     model,
     j,
-    seed: parseNumber(path, meta, 'seed', true),
-    batchSize: parseNumber(path, meta, 'batch_size', true),
-    shards: parseNumber(path, meta, 'shards', true),
-    learningRate: parseNumber(path, meta, 'learning_rate'),
-    lrDecay: parseNumber(path, meta, 'lr_decay'),
-    lrDecayEvery: parseNumber(path, meta, 'lr_decay_every', true),
-    momentum: parseNumber(path, meta, 'momentum'),
-    shuffle: meta.shuffle === undefined ? undefined : meta.shuffle === 'true',
-    augment,
-    epochs: parseNumber(path, meta, 'epochs', true),
-    limit: parseNumber(path, meta, 'limit', true),
+    seed: m.integer('seed', 0, 0xffffffff),
+    batchSize: m.integer('batch_size', 1),
+    shards: m.integer('shards', 1),
+    learningRate: m.number('learning_rate'),
+    lrDecay: m.number('lr_decay'),
+    lrDecayEvery: m.integer('lr_decay_every', 1),
+    momentum: m.number('momentum'),
+    shuffle: m.boolean('shuffle'),
+    augment: m.json('augment') as RecordedOptions['augment'],
+    epochs: m.integer('epochs', 1),
+    limit: m.integer('limit', 1),
   };
+  for (const k of Object.keys(recorded) as (keyof RecordedOptions)[]) if (recorded[k] === undefined) delete recorded[k];
+  try {
+    resolveOptions({}, 1, recorded); // the options' own ranges, checked in one place, here naming the file
+  } catch (e) {
+    throw new Error(`${path}: metadata out of range: ${(e as Error).message.replace(/^options\./, '')}`, { cause: e });
+  }
+  const { momentum, warning } = readMomentum(path, meta, fill);
   return { model, step, recorded, weights, momentum, warning, metadata: meta };
+}
+
+/** The momentum beside a model file, or null with the reason (training then restarts it at zero). */
+function readMomentum(
+  path: string,
+  meta: Readonly<Record<string, string>>,
+  fill: (f: { tensors: readonly NamedTensor[] }, what: string) => Float32Array,
+): { momentum: Float32Array | null; warning: string | null } {
+  const optPath = optimizerPath(path);
+  const restart = 'momentum restarts at zero, so the run will not match an uninterrupted one bit for bit';
+  if (!existsSync(optPath)) return { momentum: null, warning: `no optimizer file ${optPath}: ${restart}` };
+  try {
+    const opt = decodeSafetensors(readFileChecked(optPath, 'optimizer file'), optPath);
+    if (opt.metadata.weights_sha256 !== meta.weights_sha256 || opt.metadata.step !== meta.step) {
+      // A save cut between its two renames leaves the new optimizer file beside the old model.
+      return { momentum: null, warning: `${optPath} belongs to another save (step ${opt.metadata.step}, not ${meta.step}, or other weights): ${restart}` };
+    }
+    return { momentum: fill(opt, optPath), warning: null };
+  } catch (e) {
+    return { momentum: null, warning: `${(e as Error).message}; ${restart}` };
+  }
 }

@@ -7,9 +7,10 @@ import { createModel, initParam, type ModelSpec } from './model.js';
 import { averageSlots, learningRateAt, sgdStep } from './optimizer.js';
 import type { ResolvedOptions } from './options.js';
 import { ParamStore } from './params.js';
-import type { GradientResult, PoolFactory, WorkerInit, WorkerPool } from './protocol.js';
+import type { GradientResult, PoolFactory, ResultOf, Task, WorkerInit, WorkerPool } from './protocol.js';
 import { permutation } from './rng.js';
 import { initWasm } from './kernels/wasm.js';
+import { learningWarning } from './health.js';
 
 export interface StepEvent {
   readonly type: 'step';
@@ -32,6 +33,8 @@ export interface StepEvent {
    */
   readonly taskMs: number;
   readonly updateMs: number;
+  /** Tasks of this step that failed (a worker died, hung or threw) and were run again; absent when none. */
+  readonly faults?: readonly string[];
 }
 
 export interface EpochEvent {
@@ -44,6 +47,10 @@ export interface EpochEvent {
   readonly testError: number;
   readonly testLoss: number;
   readonly elapsedMs: number;
+  /** Set when the run is not learning (see health.ts): one line that says what to change. */
+  readonly warning?: string;
+  /** Evaluation tasks that failed and were run again; absent when none. */
+  readonly faults?: readonly string[];
 }
 
 export interface DoneEvent {
@@ -58,6 +65,9 @@ export interface DoneEvent {
   readonly elapsedMs: number;
   /** Why training stopped. */
   readonly reason: 'completed' | 'aborted';
+  /** Set when the run is not learning (see health.ts). */
+  readonly warning?: string;
+  readonly faults?: readonly string[];
 }
 
 export type TrainEvent = StepEvent | EpochEvent | DoneEvent;
@@ -121,6 +131,8 @@ export class Coordinator {
   private perm: { epoch: number; order: Int32Array } | null = null;
   /** Pool work runs one operation at a time (a step, an evaluation, a prediction), in call order. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Tasks that failed and were run again since the last event that reported them. */
+  private faults: string[] = [];
 
   /** Builds the store, fresh or from `start`; call start() before training. */
   constructor(options: ResolvedOptions, data: Mnist, start: StartState = {}) {
@@ -150,7 +162,7 @@ export class Coordinator {
     };
     // The update runs in WebAssembly when it can load here; otherwise in JS, with the same bits.
     await initWasm().catch(() => undefined);
-    this.pool = await factory(init, this.options.workers);
+    this.pool = await factory(init, this.options.workers, { taskTimeoutMs: this.options.taskTimeoutMs });
     return this;
   }
 
@@ -193,7 +205,7 @@ export class Coordinator {
       `step ${version + 1}`,
       Promise.all(
         shards.map((indices, slot): Promise<GradientResult | null> =>
-          indices.length ? pool.run({ kind: 'gradient', version, slot, epoch, indices }) : Promise.resolve(null),
+          indices.length ? this.attempt(pool, { kind: 'gradient', version, slot, epoch, indices }, `step ${version + 1} micro-batch ${slot}`) : Promise.resolve(null),
         ),
       ),
     );
@@ -212,8 +224,31 @@ export class Coordinator {
     return {
       type: 'step', step: version + 1, epoch, stepInEpoch: t, stepsPerEpoch: this.stepsPerEpoch, loss, learningRate,
       samples: batch.length, ms, samplesPerSec: (batch.length * 1000) / ms,
-      taskMs: Math.max(0, ...results.map((r) => r?.computeMs ?? 0)), updateMs: done - updating,
+      taskMs: Math.max(0, ...results.map((r) => r?.computeMs ?? 0)), updateMs: done - updating, ...this.takeFaults(),
     };
+  }
+
+  /**
+   * Runs a task, and again when it fails (its worker died, hung or threw), up to
+   * options.taskAttempts times. A task reads only shared inputs that do not change until the
+   * step is over, and overwrites its whole slot: a repeat gives the same bits.
+   */
+  private async attempt<T extends Task>(pool: WorkerPool, task: T, what: string): Promise<ResultOf<T>> {
+    const attempts = this.options.taskAttempts;
+    for (let n = 1; ; n++) {
+      try {
+        return await pool.run(task);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        if (n >= attempts || this.pool !== pool) throw new Error(attempts > 1 ? `${what} failed ${n} times (last: ${why})` : why, { cause: e });
+        this.faults.push(`${what}: ${why}; running it again (attempt ${n + 1} of ${attempts})`);
+      }
+    }
+  }
+
+  /** The faults to report with the next event ({} when there were none). */
+  private takeFaults(): { faults?: readonly string[] } {
+    return this.faults.length ? { faults: this.faults.splice(0) } : {};
   }
 
   /** Error rate and mean loss on a split, forward passes spread over the pool. */
@@ -228,7 +263,8 @@ export class Coordinator {
     const chunk = Math.ceil(count / (pool.size * 4));
     const tasks = [];
     for (let start = 0; start < count; start += chunk) {
-      tasks.push(pool.run({ kind: 'evaluate', version: this.store.version, split, start, end: Math.min(start + chunk, count) }));
+      const task = { kind: 'evaluate', version: this.store.version, split, start, end: Math.min(start + chunk, count) } as const;
+      tasks.push(this.attempt(pool, task, `evaluating samples ${task.start}..${task.end - 1}`));
     }
     const results = await this.guard(`evaluating on the ${split} set`, Promise.all(tasks));
     const errors = results.reduce((a, r) => a + r.errors, 0);
@@ -244,7 +280,7 @@ export class Coordinator {
     }
     return this.exclusive(async () => {
       const pool = this.live();
-      const { scores, predicted } = await this.guard('predicting', pool.run({ kind: 'predict', version: this.store.version, images }));
+      const { scores, predicted } = await this.guard('predicting', this.attempt(pool, { kind: 'predict', version: this.store.version, images }, 'predicting'));
       return { scores, predicted };
     });
   }
@@ -274,18 +310,22 @@ export class Coordinator {
       evaluated = null;
       if (this.step % this.stepsPerEpoch === 0) {
         evaluated = await this.evaluate('test');
+        const warning = learningWarning(this.step, evaluated.error, this.options);
         yield {
           type: 'epoch', epoch: this.step / this.stepsPerEpoch, step: this.step, trainLoss: lossSum / lossSteps,
           testError: evaluated.error, testLoss: evaluated.loss, elapsedMs: performance.now() - started,
+          ...(warning ? { warning } : {}), ...this.takeFaults(),
         };
         lossSum = 0;
         lossSteps = 0;
       }
     }
     evaluated ??= await this.evaluate('test');
+    const warning = learningWarning(this.step, evaluated.error, this.options);
     yield {
       type: 'done', step: this.step, epochs: this.step / this.stepsPerEpoch, testError: evaluated.error, testLoss: evaluated.loss,
       weightsSha256: await this.weightsSha256(), elapsedMs: performance.now() - started, reason,
+      ...(warning ? { warning } : {}), ...this.takeFaults(),
     };
   }
 

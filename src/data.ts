@@ -41,6 +41,24 @@ export interface Mnist {
   readonly test: Dataset;
 }
 
+/** Bytes per element of each IDX type code (0x08 unsigned byte ... 0x0E float64). */
+const IDX_ELEMENT_BYTES: Readonly<Record<number, number>> = { 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 };
+
+/**
+ * The whole file's length as an IDX header claims it (4 + 4 d header bytes, then the product of
+ * the d dimensions times the element size), or null when `head` is not the start of an IDX file.
+ * Bounds what a compressed file may expand to before it is read.
+ */
+export function idxClaimedLength(head: Uint8Array): number | null {
+  if (head.byteLength < 4 || head[0] !== 0 || head[1] !== 0 || !(head[2] in IDX_ELEMENT_BYTES)) return null;
+  const dims = head[3];
+  if (dims < 1 || head.byteLength < 4 + 4 * dims) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let n = IDX_ELEMENT_BYTES[head[2]];
+  for (let d = 0; d < dims; d++) n *= view.getUint32(4 + 4 * d);
+  return 4 + 4 * dims + n;
+}
+
 /** The header's big-endian words, after checking the magic number (the first word). */
 function header(bytes: Uint8Array, file: string, magic: number, words: number): DataView {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

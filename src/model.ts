@@ -193,15 +193,27 @@ export function sampleLoss(spec: ModelSpec, scores: tf.Tensor2D, oneHot: tf.Tens
 }
 
 /**
- * One sample's class probabilities from its scores [10]: a softmax of -penalty for lenet5's RBF
- * penalties, of the logits for lenet5-softmax.
+ * One sample's posterior from its scores [10]. lenet5 (LeCun et al. 1998, the loss of eq. 9 read
+ * as a posterior): P(i) = exp(-y_i) / (exp(-j) + sum_k exp(-y_k)) for the RBF penalties y, and
+ * `none`, the mass exp(-j) / (...) of "none of these", takes what no digit explains; an image far
+ * from every digit's centre scores P(none) near 1. lenet5-softmax: the softmax of the logits, none 0.
  */
-export function probabilities(model: ModelName, scores: ArrayLike<number>): number[] {
-  const z = Array.from({ length: NUM_CLASSES }, (_, i) => (model === 'lenet5' ? -scores[i] : scores[i]));
-  const m = Math.max(...z);
+/**
+ * Above this P(none), no digit is recognised. A perfect match (penalty 0) gets at most
+ * 1 / (1 + exp(-j)), ~52% at j = 0.1, so "none" near half is a clean digit; 0.9 means the best
+ * penalty exceeds j + ln 9 (~2.3 at j = 0.1), while clean test digits score ~0.1-0.2.
+ */
+export const UNRECOGNISED = 0.9;
+
+export function posterior(spec: ModelSpec, scores: ArrayLike<number>): { probabilities: number[]; none: number } {
+  const rbf = spec.name === 'lenet5';
+  const z = Array.from({ length: NUM_CLASSES }, (_, i) => (rbf ? -scores[i] : scores[i]));
+  const reject = rbf ? -(spec.j ?? DEFAULT_J) : -Infinity;
+  const m = Math.max(reject, ...z);
   const e = z.map((v) => Math.exp(v - m));
-  const total = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / total);
+  const eNone = Math.exp(reject - m);
+  const total = e.reduce((a, b) => a + b, eNone);
+  return { probabilities: e.map((v) => v / total), none: eNone / total };
 }
 
 /** The predicted class of each sample from scores [n, 10] (argmin for RBF penalties, else argmax). */

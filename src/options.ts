@@ -42,6 +42,10 @@ export interface TrainerOptions {
   kernels?: KernelSet;
   /** How worker threads are made. Default: a Piscina pool (Node). */
   pool?: PoolFactory;
+  /** A task running longer than this (ms) counts as a dead worker: its thread is replaced and the task run again. Default 120000. */
+  taskTimeoutMs?: number;
+  /** Times a task is tried (its worker died, hung or threw) before the run stops with the cause. Default 3. */
+  taskAttempts?: number;
 }
 
 /** Every option filled in; what the coordinator runs with. */
@@ -61,6 +65,8 @@ export interface ResolvedOptions {
   readonly epochs: number;
   readonly limit: number | null;
   readonly kernels: KernelSet;
+  readonly taskTimeoutMs: number;
+  readonly taskAttempts: number;
 }
 
 export const DEFAULT_LEARNING_RATE: Readonly<Record<ModelName, number>> = { lenet5: 0.01, 'lenet5-softmax': 0.05 };
@@ -77,10 +83,12 @@ export const DEFAULTS = Object.freeze({
   augment: true,
   epochs: 15,
   kernels: 'fast' as KernelSet,
+  taskTimeoutMs: 120_000,
+  taskAttempts: 3,
 });
 
 /** The options a checkpoint records; used to fill what the caller did not give when resuming. */
-export type RecordedOptions = Partial<Omit<ResolvedOptions, 'workers' | 'kernels'>>;
+export type RecordedOptions = Partial<Omit<ResolvedOptions, 'workers' | 'kernels' | 'taskTimeoutMs' | 'taskAttempts'>>;
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
@@ -113,7 +121,7 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
   if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
   const known = new Set([
     'model', 'j', 'workers', 'shards', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'seed',
-    'shuffle', 'augment', 'epochs', 'data', 'limit', 'init', 'kernels', 'pool',
+    'shuffle', 'augment', 'epochs', 'data', 'limit', 'init', 'kernels', 'pool', 'taskTimeoutMs', 'taskAttempts',
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`options.${k} is not an option; known: ${[...known].join(', ')}`);
   const pick = <K extends keyof RecordedOptions>(k: K) => (o as RecordedOptions)[k] ?? recorded[k];
@@ -163,5 +171,7 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
     epochs: positiveInt('epochs', pick('epochs') ?? DEFAULTS.epochs, 1e6),
     limit,
     kernels,
+    taskTimeoutMs: positiveInt('taskTimeoutMs', o.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs, 2 ** 31 - 1),
+    taskAttempts: positiveInt('taskAttempts', o.taskAttempts ?? DEFAULTS.taskAttempts, 100),
   };
 }

@@ -39,6 +39,9 @@ export function layoutOf(spec: ModelSpec): Layout {
 
 const HEADER_INTS = 4;
 
+/** The largest step count the store's Int32 header holds. */
+export const MAX_STEP = 2 ** 31 - 1;
+
 export class ParamStore {
   readonly layout: Layout;
   readonly shards: number;
@@ -93,7 +96,7 @@ export class ParamStore {
     return region.subarray(t.offset, t.offset + t.size);
   }
 
-  /** Updates applied to the weights so far; workers check it to know they read the current step's weights. */
+  /** Updates applied to the weights so far (at most MAX_STEP: an Int32 in the header); workers check it to know they read the current step's weights. */
   get version(): number {
     return Atomics.load(this.header, 0);
   }

@@ -81,7 +81,11 @@ export type ResultOf<T extends Task> = T extends GradientTask
     ? EvaluateResult
     : PredictResult;
 
-/** Runs tasks on some threads. Implementations: pools/inline.ts, pools/piscina.ts, pools/comlink.ts. */
+/**
+ * Runs tasks on some threads. Implementations: pools/inline.ts, pools/piscina.ts, pools/comlink.ts.
+ * A task whose thread dies or runs past the timeout rejects, and the pool puts a new thread in
+ * the dead one's place; the coordinator then runs the task again (same inputs, same bits).
+ */
 export interface WorkerPool {
   /** Number of threads computing. */
   readonly size: number;
@@ -90,5 +94,10 @@ export interface WorkerPool {
   destroy(): Promise<void>;
 }
 
+export interface PoolOptions {
+  /** A task still running after this many milliseconds counts as a dead worker: its thread is stopped and replaced. */
+  readonly taskTimeoutMs: number;
+}
+
 /** Makes a pool of `size` threads, each initialised with `init`. */
-export type PoolFactory = (init: WorkerInit, size: number) => Promise<WorkerPool>;
+export type PoolFactory = (init: WorkerInit, size: number, options: PoolOptions) => Promise<WorkerPool>;

@@ -89,8 +89,13 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsF
     ranges.push([begin, end]);
   }
   const order = ranges.map((r, i) => [r[0], r[1], i] as const).sort((a, b) => a[0] - b[0]);
-  for (let k = 1; k < order.length; k++) {
-    if (order[k][0] < order[k - 1][1]) throw bad(`tensors ${tensors[order[k - 1][2]].name} and ${tensors[order[k][2]].name} overlap`);
+  // The data must be exactly the tensors, back to back: no overlap, no gap, nothing after.
+  let covered = 0;
+  for (const [begin, end, i] of order) {
+    if (begin < covered) throw bad(`tensors ${tensors[i].name} and another overlap (bytes ${begin}..${end})`);
+    if (begin > covered) throw bad(`bytes ${covered}..${begin} of the data belong to no tensor (a hole before ${tensors[i].name})`);
+    covered = end;
   }
+  if (covered !== dataLength) throw bad(`${dataLength - covered} bytes after the last tensor belong to no tensor`);
   return { tensors: order.map((o) => tensors[o[2]]), metadata };
 }

@@ -1,6 +1,7 @@
 // End to end in a real headless Chromium (Debian's `chromium`, driven by playwright-core): the
 // demo page trains, its loss falls, it shows predictions, a drawn digit gets classified, and a
-// fixed-seed run's weights hash equals the command line's for the same settings.
+// fixed-seed run's weights hash equals the command line's for the same settings, also when a Web
+// Worker is killed mid-run.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,8 +35,23 @@ describe.skipIf(!present)('the browser demo (headless Chromium)', () => {
     server?.close();
   });
 
+  const settings = { model: 'lenet5', workers: '2', batch: '64', seed: '3', limit: '1280', steps: '20' };
+  let cliHash: string | null = null;
+  /** The same settings on the command line: its weights hash. */
+  const cli = () => {
+    if (cliHash) return cliHash;
+    const r = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL('../dist/cli.js', import.meta.url)), 'train', '--json', '--out', tempDir('cli'),
+        '--model', settings.model, '--workers', settings.workers, '--batch', settings.batch, '--seed', settings.seed, '--limit', settings.limit, '--steps', settings.steps, '--epochs', '1'],
+      { encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    cliHash = JSON.parse(r.stdout.trim().split('\n').at(-1)!).weightsSha256 as string;
+    return cliHash;
+  };
+
   test('trains with 2 Web Workers, shows predictions, classifies a drawing, and matches the CLI hash', async () => {
-    const settings = { model: 'lenet5', workers: '2', batch: '64', seed: '3', limit: '1280', steps: '20' };
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -61,19 +77,38 @@ describe.skipIf(!present)('the browser demo (headless Chromium)', () => {
     await page.mouse.up();
     await page.waitForFunction(() => document.getElementById('prediction')!.textContent !== '');
     expect(await page.locator('#prediction').textContent()).toMatch(/^[0-9]$/);
-    expect(await page.locator('#probs div').count()).toBe(10);
+    expect(await page.locator('#probs div').count()).toBe(11); // ten digits and lenet5's "none of these"
     // Same settings on the command line: the same weights, bit for bit.
-    const cli = spawnSync(
-      process.execPath,
-      [fileURLToPath(new URL('../dist/cli.js', import.meta.url)), 'train', '--json', '--out', tempDir('cli'),
-        '--model', settings.model, '--workers', settings.workers, '--batch', settings.batch, '--seed', settings.seed, '--limit', settings.limit, '--steps', settings.steps, '--epochs', '1'],
-      { encoding: 'utf8' },
-    );
-    expect(cli.status, cli.stderr).toBe(0);
-    const done = JSON.parse(cli.stdout.trim().split('\n').at(-1)!);
     expect(state.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(await page.locator('#hash').textContent()).toBe(state.hash);
-    expect(state.hash).toBe(done.weightsSha256);
+    expect(state.hash).toBe(cli());
+    expect(state.faults).toEqual([]);
     await page.screenshot({ path: join(tmpdir(), 'lenet5-demo.png'), fullPage: true });
+  }, 240_000);
+
+  test('a Web Worker terminated mid-run is replaced after the task timeout; the run still ends with the CLI hash', async () => {
+    const page = await browser.newPage();
+    // Keep a handle on every Web Worker the page makes, so that the test can kill one.
+    await page.addInitScript(() => {
+      const Native = window.Worker;
+      const made: Worker[] = ((window as any).__workers = []);
+      window.Worker = class extends Native {
+        constructor(...args: ConstructorParameters<typeof Worker>) {
+          super(...args);
+          made.push(this);
+        }
+      };
+    });
+    await page.goto(`${url}?${new URLSearchParams({ ...settings, taskTimeout: '2', autostart: '1' })}`);
+    await page.waitForFunction(() => (window as any).__lenet5?.losses.length >= 5, null, { timeout: 120_000 });
+    await page.evaluate(() => (window as any).__workers[1].terminate()); // no event: to the pool it hangs
+    await page.waitForFunction(() => (window as any).__lenet5?.done || (window as any).__lenet5?.error, null, { timeout: 120_000 });
+    const state = await page.evaluate(() => (window as any).__lenet5);
+    expect(state.error).toBeNull();
+    expect(state.faults.length).toBeGreaterThanOrEqual(1);
+    expect(state.faults[0]).toMatch(/: the task ran past the 2 s task timeout; its worker was stopped and replaced; running it again \(attempt 2 of 3\)$/);
+    expect(await page.evaluate(() => (window as any).__workers.length)).toBe(3); // two, and one replacement
+    expect(state.losses).toHaveLength(20);
+    expect(state.hash).toBe(cli());
   }, 240_000);
 });

@@ -1,10 +1,14 @@
 // Checkpoints: the safetensors layout PyTorch expects, bit-exact round trips, atomic saves,
-// resume equivalence, and clear errors for damaged files.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// resume equivalence, strict reading, and clear errors for damaged files.
+import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { createTrainer, type Trainer } from '../src/trainer.js';
 import { optimizerPath, readCheckpoint } from '../src/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../src/safetensors.js';
 import { loadMnist } from '../src/mnist-files.js';
 import type { TrainerOptions } from '../src/options.js';
 import { tempDir } from './helpers/tmp.js';
@@ -93,12 +97,42 @@ describe('saving is atomic', () => {
     const before = readFileSync(path);
     for await (const _ of t.train({ steps: 3 })) void _;
     // Make the second file of the pair impossible to write: a directory where the optimizer file goes.
-    const { rmSync } = await import('node:fs');
     rmSync(optimizerPath(path));
     mkdirSync(optimizerPath(path));
     await expect(t.save(path)).rejects.toThrow();
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(readdirSync(d).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+// A full disk for real: a 2 MB tmpfs, which needs root; elsewhere the test says it is skipped.
+const disk = tempDir('full-disk');
+const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk]).status === 0;
+if (mounted) afterAll(() => void spawnSync('umount', [disk]));
+else console.warn(`checkpoint.test.ts: the full-disk test is skipped: cannot mount a tmpfs at ${disk} (needs root)`);
+
+describe('saving onto a full disk', () => {
+  test.skipIf(!mounted)('fails with exit status 1 and the reason; the earlier checkpoint still loads with its old hash', async () => {
+    const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const path = join(disk, 'model.safetensors');
+    const train = (...args: string[]) =>
+      spawnSync(process.execPath, [cli, 'train', '--limit', '640', '--save', path, '--save-every', '0', '--json', '--out', join(dir(), 'run'), ...args], { encoding: 'utf8' });
+    const first = train('--steps', '3');
+    expect(first.status, first.stderr).toBe(0);
+    const hash = JSON.parse(first.stdout.trim().split('\n').at(-1)!).weightsSha256;
+    // Fill the disk, leaving room for the start-up check but not for a checkpoint (~500 KB).
+    const { bavail, bsize } = statfsSync(disk);
+    writeFileSync(join(disk, 'filler'), new Uint8Array(bavail * bsize - 64 * 1024));
+    const second = train('--steps', '6', '--init', path);
+    expect(second.status).toBe(1);
+    const lines = second.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^lenet5: warning: cannot save \S+: no space left on device \(ENOSPC\); nothing has been saved yet$/);
+    expect(lines.at(-1)).toMatch(/^lenet5: cannot save \S+: no space left on device \(ENOSPC\); the final weights are not saved$/);
+    const kept = await readCheckpoint(path);
+    expect(kept.step).toBe(3);
+    expect(kept.metadata.weights_sha256).toBe(hash);
+    expect(kept.momentum).not.toBeNull();
+    expect(readdirSync(disk).sort()).toEqual(['filler', 'model.optim.safetensors', 'model.safetensors']); // no temporary left
   });
 });
 
@@ -123,10 +157,30 @@ describe('damaged checkpoints fail with a clear message', () => {
     const flipped = Uint8Array.from(bytes);
     flipped[flipped.length - 5] ^= 0xff;
     await expect(readCheckpoint(variant('flipped.safetensors', flipped))).rejects.toThrow(/flipped.safetensors: the tensor data does not match its recorded weights_sha256; the file is corrupt/);
-    const other = await make();
-    writeFileSync(optimizerPath(path), readFileSync(optimizerPath(other)).subarray(0, 8)); // unrelated junk
-    await expect(readCheckpoint(path)).rejects.toThrow(/model.optim.safetensors: not a valid safetensors checkpoint/);
     await expect(readCheckpoint(join(dir(), 'missing.safetensors'))).rejects.toThrow(/checkpoint .*missing.safetensors does not exist/);
+    await expect(readCheckpoint(dir())).rejects.toThrow(/^checkpoint \S+ is a directory \(or another non-file\); give the path of a file$/);
+    const trailing = variant('trailing.safetensors', Uint8Array.from([...bytes, 0, 0, 0, 0]));
+    await expect(readCheckpoint(trailing)).rejects.toThrow(/trailing.safetensors: not a valid safetensors checkpoint: 4 bytes after the last tensor belong to no tensor/);
+  });
+
+  test('the optimizer file matters only to resuming: missing or damaged, the model loads with a warning', async () => {
+    const path = await make();
+    const straight = await readCheckpoint(path);
+    expect(straight.warning).toBeNull();
+    expect(straight.momentum).not.toBeNull();
+    writeFileSync(optimizerPath(path), readFileSync(optimizerPath(path)).subarray(0, 300)); // cut short
+    const damaged = await readCheckpoint(path);
+    expect(damaged.momentum).toBeNull();
+    expect(damaged.weights).toEqual(straight.weights);
+    expect(damaged.warning).toMatch(/model.optim.safetensors: not a valid safetensors checkpoint: .*; momentum restarts at zero/);
+    rmSync(optimizerPath(path));
+    const missing = await readCheckpoint(path);
+    expect(missing.momentum).toBeNull();
+    expect(missing.warning).toMatch(/^no optimizer file \S+model.optim.safetensors: momentum restarts at zero/);
+    const t = await createTrainer({ data: mnist, init: path, workers: 1 });
+    open.push(t);
+    expect(t.warning).toBe(missing.warning);
+    expect(t.store.momentum.every((v) => v === 0)).toBe(true);
   });
 
   test('an optimizer file from another save (an interrupted save): the weights load, the momentum restarts, with a warning', async () => {
@@ -148,5 +202,65 @@ describe('damaged checkpoints fail with a clear message', () => {
     await expect(createTrainer({ data: mnist, init: path, model: 'lenet5-softmax', workers: 1 })).rejects.toThrow(
       /options.model is lenet5-softmax but the checkpoint holds a lenet5 model/,
     );
+  });
+});
+
+describe('checkpoints are read strictly', () => {
+  /** A saved lenet5 checkpoint, rewritten with `edit` applied to its tensors and metadata. */
+  const rewritten = async (edit: (tensors: NamedTensor[], meta: Record<string, string>) => void) => {
+    const t = await trained({ model: 'lenet5', seed: 6 }, 1);
+    const path = join(dir(), 'model.safetensors');
+    await t.save(path);
+    const f = decodeSafetensors(readFileSync(path), path);
+    const tensors = f.tensors.map((x) => ({ ...x, data: x.data.slice() }));
+    const meta = { ...f.metadata };
+    edit(tensors, meta);
+    writeFileSync(path, encodeSafetensors(tensors, meta));
+    return path;
+  };
+
+  test.each([
+    ['step', '1e20', /metadata step is "1e20", not an integer in 0..2147483647/],
+    ['step', '-5', /metadata step is "-5", not an integer in 0..2147483647/],
+    ['shuffle', 'yes', /metadata shuffle is "yes", not true or false/],
+    ['seed', '1.5', /metadata seed is "1.5", not an integer in 0..4294967295/],
+    ['batch_size', '', /metadata batch_size is "", not a finite number/],
+    ['learning_rate', '50', /metadata out of range: learningRate must be a number in \(0, 10\], got 50/],
+    ['augment', '{"maxShift":', /metadata augment is "\{\\"maxShift\\":", not JSON or 'none'/],
+  ])('metadata %s = %j is refused, naming the file', async (key, value, message) => {
+    const path = await rewritten((_, meta) => (meta[key] = value));
+    await expect(readCheckpoint(path)).rejects.toThrow(message);
+    await expect(readCheckpoint(path)).rejects.toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+  });
+
+  test.each([Number.NaN, Number.POSITIVE_INFINITY])('weights holding %s are refused by eval, predict and --init alike', async (bad) => {
+    const path = await rewritten((tensors, meta) => {
+      tensors.find((x) => x.name === 'f6.weight')!.data[7] = bad;
+      delete meta.weights_sha256; // without the hash, only the finiteness check stands in the way
+    });
+    const message = new RegExp(`model.safetensors: not finite: f6.weight\\[7\\] = ${bad}; this file cannot be used, take an earlier checkpoint`);
+    await expect(readCheckpoint(path)).rejects.toThrow(message);
+    await expect(createTrainer({ data: mnist, init: path, workers: 1 })).rejects.toThrow(message);
+    const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    for (const args of [['eval', path], ['predict', path, join(dir(), 'any.png')]]) {
+      if (args[0] === 'predict') {
+        const png = new PNG({ width: 28, height: 28 }); // test digit 0, black ink on white
+        mnist.test.images.subarray(0, 784).forEach((v, i) => png.data.set([255 - v, 255 - v, 255 - v, 255], 4 * i));
+        writeFileSync(args[2], PNG.sync.write(png));
+      }
+      const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+      expect(r.status, args[0]).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  test('the data must be the tensors back to back: a hole between two is refused', () => {
+    // Two one-float tensors at bytes 0..4 and 8..12 of a 12-byte data section.
+    const header = new TextEncoder().encode(JSON.stringify({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }));
+    const bytes = new Uint8Array(8 + header.length + 12);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+    bytes.set(header, 8);
+    expect(() => decodeSafetensors(bytes, 'holey.safetensors')).toThrow(/holey.safetensors: not a valid safetensors checkpoint: bytes 4..8 of the data belong to no tensor \(a hole before b\)/);
   });
 });

@@ -126,8 +126,24 @@ test('lenet5 predict classifies a PNG of any size and colour', () => {
   expect(p.digit).toBe(7);
   expect(p.probabilities).toHaveLength(10);
   expect(p.probabilities[7]).toBe(Math.max(...p.probabilities));
+  expect(p.probabilities.reduce((a: number, b: number) => a + b, p.none)).toBeCloseTo(1, 9);
   const human = lenet5('predict', join(out, 'model.safetensors'), image);
-  expect(human.stdout.split('\n')[0]).toBe(`${image}: 7`);
+  // This short run's model is unsure: the paper's posterior may leave most mass to "none of these".
+  expect(human.stdout.split('\n')[0]).toMatch(new RegExp(`^${image}: (7|no digit recognised \\(none of these: \\d+\\.\\d\\d%; closest 7\\))$`));
+  expect(human.stdout).toMatch(/\n {2}none of these +\d+\.\d\d%\n$/);
+  // Random noise: far from every digit's centre, so "none of these" takes nearly all the mass.
+  const noise = new PNG({ width: 28, height: 28 });
+  let seed = 3;
+  for (let i = 0; i < 28 * 28; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const v = seed >>> 24;
+    noise.data.set([v, v, v, 255], 4 * i);
+  }
+  writeFileSync(join(cwd, 'noise.png'), PNG.sync.write(noise));
+  const n = jsonLines(lenet5('predict', join(out, 'model.safetensors'), join(cwd, 'noise.png'), '--json').stdout)[0];
+  expect(n.none).toBeGreaterThan(Math.max(...n.probabilities));
+  const noisy = lenet5('predict', join(out, 'model.safetensors'), join(cwd, 'noise.png'));
+  expect(noisy.stdout.split('\n')[0]).toMatch(/: no digit recognised \(none of these: (9\d|100)\.\d\d%; closest \d\)$/);
 }, 300_000);
 
 describe('lenet5 bench', () => {

@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { BACKGROUND, fillInputs, fillOneHot, firstSamples, INPUT_SIDE, PIXEL_VALUE } from '../src/data.js';
@@ -91,5 +92,35 @@ describe('--data DIR', () => {
     rmSync(join(dir, 'train-labels-idx1-ubyte'));
     writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), Uint8Array.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
     expect(() => loadMnist(dir)).toThrow(/train-labels-idx1-ubyte.gz: not a valid gzip file/);
+  });
+});
+
+describe('files that are not what they claim', () => {
+  test('a small .gz that expands far beyond what its IDX header claims is refused after its header, quickly', () => {
+    // 20 labels claimed, ~256 MB of zeros after them: ~250 KB compressed.
+    const dir = dataDir();
+    rmSync(join(dir, 'train-labels-idx1-ubyte'));
+    const bomb = new Uint8Array(8 + 256 * 2 ** 20);
+    bomb.set(idxLabels(Array.from({ length: 20 }, (_, i) => i % 10)));
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), gzipSync(bomb, { level: 9 }));
+    const started = performance.now();
+    expect(() => loadMnist(dir)).toThrow(/train-labels-idx1-ubyte.gz: decompresses to more than the 28 bytes its IDX header describes; the file is damaged/);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  test('a .gz whose header claims more than a file can hold is refused before decompressing', () => {
+    const dir = dataDir();
+    rmSync(join(dir, 'train-images-idx3-ubyte'));
+    const header = idxImages(0);
+    new DataView(header.buffer).setUint32(4, 0xffffffff); // 4 billion images of 28x28
+    writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(header));
+    expect(() => loadMnist(dir)).toThrow(/train-images-idx3-ubyte.gz: its IDX header claims 3367254359296 bytes, more than one file can hold here/);
+  });
+
+  test('a directory where a data file belongs is named, not EISDIR', () => {
+    const dir = dataDir();
+    rmSync(join(dir, 't10k-images-idx3-ubyte'));
+    mkdirSync(join(dir, 't10k-images-idx3-ubyte'));
+    expect(() => loadMnist(dir)).toThrow(/^data file \S+t10k-images-idx3-ubyte is a directory \(or another non-file\); give the path of a file$/);
   });
 });

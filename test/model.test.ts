@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { C3_TABLE, createModel, initParam, MODEL_NAMES, predictions, trainableCount } from '../src/model.js';
+import { C3_TABLE, createModel, initParam, MODEL_NAMES, posterior, predictions, trainableCount } from '../src/model.js';
 import { digitCentres } from '../src/digits.js';
 import { layoutOf } from '../src/params.js';
 
@@ -92,5 +92,24 @@ describe('RBF centres', () => {
     const scores = Float32Array.from([5, 4, 3, 9, 1, 8, 7, 6, 2, 0.5, /**/ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(Array.from(predictions(createModel('lenet5'), scores, 2))).toEqual([9, 0]);
     expect(Array.from(predictions(createModel('lenet5-softmax'), scores, 2))).toEqual([3, 9]);
+  });
+
+  test("lenet5's posterior is the paper's: exp(-y_i) / (exp(-j) + sum exp(-y_k)), the rest being 'none of these'", () => {
+    const j = 0.5;
+    const spec = createModel('lenet5', { j });
+    const y = [3, 0.2, 7, 5, 9, 4, 6, 8, 2, 1];
+    const total = Math.exp(-j) + y.reduce((a, v) => a + Math.exp(-v), 0);
+    const { probabilities, none } = posterior(spec, y);
+    y.forEach((v, i) => expect(probabilities[i]).toBeCloseTo(Math.exp(-v) / total, 12));
+    expect(none).toBeCloseTo(Math.exp(-j) / total, 12);
+    expect(probabilities.reduce((a, b) => a + b, none)).toBeCloseTo(1, 12);
+    // An input far from every centre (penalties of a few hundred): no digit, whatever the argmin.
+    const far = posterior(spec, y.map((v) => 300 + v));
+    expect(far.none).toBeGreaterThan(0.999999);
+    expect(Math.max(...far.probabilities)).toBeLessThan(1e-6);
+    // lenet5-softmax: the softmax of the logits, nothing left for none.
+    const soft = posterior(createModel('lenet5-softmax'), [0, Math.log(3), 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(soft.none).toBe(0);
+    expect(soft.probabilities[1]).toBeCloseTo(3 / 12, 12);
   });
 });

@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DEFAULTS, DEFAULT_LEARNING_RATE, type TrainerOptions } from '../options.js';
 import { MODEL_NAMES, type ModelName } from '../model.js';
 import { KERNEL_SETS, type KernelSet } from '../tf.js';
-import { trainCommand } from './train.js';
+import { DEFAULT_SAVE_EVERY, parseSaveEvery, trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { benchCommand } from './bench.js';
 import { DEFAULT_STEPS, DEFAULT_WARMUP, STOCK_WARMUP, defaultWorkerCounts } from '../bench.js';
@@ -25,6 +25,13 @@ const num = (min: number, max: number, openMin = false) => (v: string) => {
     throw new InvalidArgumentError(`must be a number ${openMin ? 'above' : 'from'} ${min}${openMin ? ' and at most' : ' to'} ${max}.`);
   }
   return n;
+};
+const saveEvery = (v: string) => {
+  try {
+    return parseSaveEvery(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 };
 const intList = (v: string) => v.split(',').map((s) => int(1, 256)(s));
 const models = (v: string) =>
@@ -65,6 +72,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--init <ckpt>', 'start from a checkpoint: weights, momentum and step; its settings fill the options you do not give')
     .option('--save <ckpt>', 'checkpoint path (default: <run folder>/model.safetensors)')
     .option('--out <dir>', 'run folder (default: runs/<model>-<date>-<time>)')
+    .option('--save-every <when>', `also save every n steps (500) or so often (90s, 5m, 1h); 0: epoch ends only (default: ${DEFAULT_SAVE_EVERY})`, saveEvery)
+    .option('--task-timeout <seconds>', `a worker task running longer counts as a dead worker: replaced, task run again (default: ${DEFAULTS.taskTimeoutMs / 1000})`, int(1, 2_000_000))
     .addOption(new Option('--kernels <set>', 'fast (WebAssembly SIMD) or stock (tfjs-backend-cpu) kernels (default: fast)').choices(KERNEL_SETS))
     .option('--json', 'print one JSON object per line on stdout (step, epoch, done events) and nothing else')
     .addHelpText(
@@ -93,9 +102,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         init: f.init,
         kernels: f.kernels,
         epochs: f.epochs,
+        taskTimeoutMs: f.taskTimeout === undefined ? undefined : f.taskTimeout * 1000,
       };
       for (const k of Object.keys(options) as (keyof TrainerOptions)[]) if (options[k] === undefined) delete options[k];
-      code = await trainCommand({ options, epochs: f.epochs, steps: f.steps, save: f.save, out: f.out, json: Boolean(f.json) });
+      code = await trainCommand({
+        options, epochs: f.epochs, steps: f.steps, save: f.save, out: f.out, saveEvery: f.saveEvery ?? parseSaveEvery(DEFAULT_SAVE_EVERY), json: Boolean(f.json),
+      });
     });
 
   program

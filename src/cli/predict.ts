@@ -1,18 +1,18 @@
 // `lenet5 predict CKPT IMAGE.png`: classifies a picture of a digit (any size, grey or colour).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileChecked } from '../files.js';
 import { PNG } from 'pngjs';
 import { createTrainer } from '../trainer.js';
 import { inlinePool } from '../pools/inline.js';
 import { toMnistDigit } from '../digit-image.js';
 import { NUM_CLASSES } from '../data.js';
-import { probabilities } from '../model.js';
+import { posterior, UNRECOGNISED } from '../model.js';
 
 /** Decodes a PNG into grey levels 0..255 (transparent areas count as white paper). */
 export function readPngGray(path: string): { gray: Float32Array; width: number; height: number } {
-  if (!existsSync(path)) throw new Error(`image ${path} does not exist`);
+  const bytes = readFileChecked(path, 'image');
   let png: PNG;
   try {
-    png = PNG.sync.read(readFileSync(path));
+    png = PNG.sync.read(Buffer.from(bytes));
   } catch (e) {
     throw new Error(`${path}: not a readable PNG image (${(e as Error).message})`);
   }
@@ -36,15 +36,18 @@ export async function predictCommand(checkpoint: string, image: string, flags: {
   try {
     const { scores, predicted } = await trainer.predict(digit);
     const lenet5 = trainer.options.model === 'lenet5'; // scores: RBF penalties, else logits
-    const probs = probabilities(trainer.options.model, scores);
+    const { probabilities, none } = posterior(trainer.spec, scores);
+    const best = predicted[0];
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ type: 'predict', image, model: trainer.options.model, digit: predicted[0], scores: Array.from(scores), probabilities: probs })}\n`);
+      process.stdout.write(`${JSON.stringify({ type: 'predict', image, model: trainer.options.model, digit: best, scores: Array.from(scores), probabilities, none })}\n`);
     } else {
-      process.stdout.write(`${image}: ${predicted[0]}\n`);
+      // lenet5's posterior keeps a share for "none of these": when it dominates, say so.
+      process.stdout.write(none >= UNRECOGNISED ? `${image}: no digit recognised (none of these: ${(100 * none).toFixed(2)}%; closest ${best})\n` : `${image}: ${best}\n`);
       process.stdout.write(`digit  ${lenet5 ? 'RBF penalty' : 'logit'}  probability\n`);
       for (let i = 0; i < NUM_CLASSES; i++) {
-        process.stdout.write(`${i === predicted[0] ? '>' : ' '} ${i}  ${scores[i].toFixed(3).padStart(10)}  ${(100 * probs[i]).toFixed(2).padStart(9)}%\n`);
+        process.stdout.write(`${i === best ? '>' : ' '} ${i}  ${scores[i].toFixed(3).padStart(10)}  ${(100 * probabilities[i]).toFixed(2).padStart(9)}%\n`);
       }
+      if (lenet5) process.stdout.write(`  none of these     ${(100 * none).toFixed(2).padStart(9)}%\n`);
     }
   } finally {
     await trainer.close();

@@ -1,15 +1,31 @@
 // `lenet5 train`: trains with every core, shows progress, evaluates after each epoch, keeps a run
-// folder (checkpoint, metrics.jsonl, training.svg), saves on Ctrl-C, and ends with the test
-// error and the weights hash.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+// folder (checkpoint, metrics.jsonl, training.svg), saves periodically, at each epoch's end and on
+// Ctrl-C / SIGTERM / SIGHUP, and ends with the test error and the weights hash.
+import { constants } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { createTrainer, type Trainer } from '../trainer.js';
 import type { EpochEvent, StepEvent, TrainEvent } from '../coordinator.js';
 import type { TrainerOptions } from '../options.js';
+import { checkWritable } from '../files.js';
 import { trainingSvg } from '../plot.js';
 import { duration, grouped, percent, runName } from './format.js';
+import { METRICS, openRunFolder } from './run-folder.js';
+
+/** How often to save besides epoch ends: every n steps (0: never), or every so many seconds. */
+export type SaveEvery = { readonly steps: number } | { readonly seconds: number };
+
+/** The default bounds what a SIGKILL or a power cut can cost to about a minute of training. */
+export const DEFAULT_SAVE_EVERY = '60s';
+
+/** "500" (steps), "90s", "5m", "1h", or "0" (epoch ends only). */
+export function parseSaveEvery(v: string): SaveEvery {
+  const m = /^\s*(\d+)\s*(s|m|h)?\s*$/.exec(v);
+  if (!m || Number(m[1]) > 1e9) throw new Error('must be a step count (500), a time (90s, 5m, 1h), or 0 for epoch ends only.');
+  const n = Number(m[1]);
+  return m[2] && n > 0 ? { seconds: n * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] } : { steps: n };
+}
 
 export interface TrainFlags {
   options: TrainerOptions;
@@ -17,77 +33,93 @@ export interface TrainFlags {
   steps?: number;
   save?: string;
   out?: string;
+  saveEvery: SaveEvery;
   json: boolean;
 }
 
-/** Writes the human-readable lines to stdout, or nothing with --json (JSON lines only). */
-function printer(json: boolean) {
-  return (line: string) => {
-    if (!json) process.stdout.write(`${line}\n`);
-  };
-}
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function trainCommand(flags: TrainFlags): Promise<number> {
-  const say = printer(flags.json);
+  const say = (line: string) => flags.json || process.stdout.write(`${line}\n`);
+  const warn = (line: string) => process.stderr.write(`lenet5: warning: ${line}\n`);
   const started = performance.now();
   const trainer: Trainer = await createTrainer(flags.options);
   const o = trainer.options;
-  if (trainer.warning) process.stderr.write(`lenet5: warning: ${trainer.warning}\n`);
   const runDir = resolve(flags.out ?? join('runs', runName(o.model)));
   const checkpoint = resolve(flags.save ?? join(runDir, 'model.safetensors'));
-  let metrics: WriteStream;
+  let folder;
   try {
-    mkdirSync(runDir, { recursive: true });
-    metrics = createWriteStream(join(runDir, 'metrics.jsonl'), { flags: 'a' });
-    await new Promise<void>((ready, failed) => metrics.once('open', () => ready()).once('error', failed));
+    // Before the first step: where the results go must take them.
+    checkWritable(checkpoint, 'checkpoint');
+    folder = await openRunFolder(runDir, trainer.step);
   } catch (e) {
     await trainer.close();
-    throw new Error(`cannot write the run folder ${runDir}: ${(e as Error).message}`);
+    throw e;
   }
-  metrics.on('error', (e) => process.stderr.write(`lenet5: warning: metrics.jsonl: ${e.message}\n`));
+  if (trainer.warning) warn(trainer.warning);
   const epochs = flags.epochs ?? o.epochs;
   const lastStep = Math.min(epochs * trainer.stepsPerEpoch, flags.steps ?? Infinity);
+  const every = flags.saveEvery;
   say(
     `lenet5 train: ${o.model} on ${grouped(trainer.data.train.count)} samples, ${o.workers} workers, S=${o.shards}, batch ${o.batchSize}, ` +
       `lr ${o.learningRate} (x${o.lrDecay} every ${o.lrDecayEvery} epochs), momentum ${o.momentum}, ` +
       `${o.augment ? 'distortions on' : 'no distortions'}, seed ${o.seed}` +
       (trainer.step ? `; resuming at step ${trainer.step}` : ''),
   );
-  say(`run folder ${runDir}`);
+  const period = 'seconds' in every ? (every.seconds % 60 ? `${every.seconds} s` : `${every.seconds / 60} min`) : every.steps ? `${every.steps} steps` : null;
+  say(`run folder ${runDir}; saving ${period ? `every ${period}, ` : ''}at each epoch's end and on Ctrl-C`);
 
-  // Ctrl-C: stop after the current step, save, report. A second Ctrl-C quits without saving (the
-  // last epoch's checkpoint is intact), except during a save, which it lets finish first.
+  // Ctrl-C, SIGTERM (timeout, docker stop, systemd) and SIGHUP: stop after the current step, save,
+  // report. A second one quits without saving (the last checkpoint is intact), except during a
+  // save, which it lets finish first.
   const stop = new AbortController();
-  let interrupts = 0;
+  let signalled: NodeJS.Signals | null = null;
   let saving = false;
   let quitAfterSave = false;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write('\nstopping after this step to save a checkpoint (Ctrl-C again to quit without saving)\n');
+  const exitCode = (sig: NodeJS.Signals) => 128 + constants.signals[sig];
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!signalled) {
+      signalled = sig;
+      process.stderr.write(`\n${sig}: stopping after this step to save a checkpoint (again to quit without saving)\n`);
       stop.abort();
     } else if (saving) {
       process.stderr.write('\nfinishing the save in progress, then quitting\n');
       quitAfterSave = true;
-    } else process.exit(130);
+    } else process.exit(exitCode(sig));
   };
-  // Saves the checkpoint and redraws the plot, once per step count: a run that ends on an epoch
-  // boundary has already saved for its last epoch event.
-  let last: { step: number; model: string } | null = null;
-  const save = async (): Promise<string> => {
-    if (last?.step === trainer.step) return last.model;
+
+  const steps: StepEvent[] = folder.earlier.filter((r): r is StepEvent => r.type === 'step');
+  const epochEvents: EpochEvent[] = folder.earlier.filter((r): r is EpochEvent => r.type === 'epoch');
+  // The last checkpoint that is known good, and the save that failed since, if any.
+  let saved = null as { step: number; path: string } | null;
+  let failedSave = null as Error | null;
+  let lastSaveAt = performance.now();
+  /** Saves the checkpoint (and, unless periodic, redraws the plot), once per step count. */
+  const save = async (periodic: boolean): Promise<void> => {
+    lastSaveAt = performance.now();
+    if (saved?.step === trainer.step && !failedSave) return;
     saving = true;
     try {
-      const { model } = await trainer.save(checkpoint);
-      await writeFile(join(runDir, 'training.svg'), await trainingSvg(steps, epochEvents, `${o.model}: ${runDir}`));
-      last = { step: trainer.step, model };
-      return model;
+      const { model: path } = await trainer.save(checkpoint);
+      saved = { step: trainer.step, path };
+      failedSave = null;
+    } catch (e) {
+      failedSave = e as Error;
+      // Said at once; training goes on, and the next save tries again.
+      warn(`${failedSave.message}; ${saved ? `the last good checkpoint is step ${saved.step}` : 'nothing has been saved yet'}`);
     } finally {
       saving = false;
-      if (quitAfterSave) process.exit(130);
+      if (quitAfterSave && signalled) process.exit(exitCode(signalled));
+    }
+    if (!periodic) {
+      await writeFile(join(runDir, 'training.svg'), await trainingSvg(steps, epochEvents, `${o.model}: ${runDir}`)).catch((e: Error) =>
+        warn(`training.svg: ${e.message}`),
+      );
     }
   };
-  process.on('SIGINT', onSigint);
+  const periodicDue = (step: number) =>
+    'seconds' in every ? performance.now() - lastSaveAt >= every.seconds * 1000 : every.steps > 0 && step % every.steps === 0;
+  for (const sig of SIGNALS) process.on(sig, onSignal);
 
   const bar =
     !flags.json && process.stderr.isTTY
@@ -102,16 +134,14 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       : null;
   bar?.start(lastStep, trainer.step, { epoch: '-', loss: '-', rate: '-', eta: '-' });
   let lastLog = performance.now();
-
-  const steps: StepEvent[] = [];
-  const epochEvents: EpochEvent[] = [];
   let stepMs = 0; // smoothed wall time of a step
   let evalMs = 0;
   let code = 0;
   const emit = (ev: TrainEvent) => {
     const line = JSON.stringify(ev);
-    metrics.write(`${line}\n`);
+    folder.record(line);
     if (flags.json) process.stdout.write(`${line}\n`);
+    for (const f of ev.faults ?? []) warn(f);
   };
 
   try {
@@ -133,36 +163,43 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
           lastLog = performance.now();
           say(`  step ${ev.step}/${lastStep}  loss ${ev.loss.toFixed(4)}  ${grouped((o.batchSize * 1000) / stepMs)} samples/s  ETA ${duration(eta)}`);
         }
+        if (ev.step % trainer.stepsPerEpoch !== 0 && ev.step < lastStep && periodicDue(ev.step)) await save(true);
         afterStep = performance.now();
       } else if (ev.type === 'epoch') {
         evalMs = performance.now() - afterStep;
         epochEvents.push(ev);
-        const saved = await save();
+        await save(false);
         bar?.stop();
+        if (ev.warning) warn(ev.warning);
         say(
           `epoch ${ev.epoch}/${epochs}: test error ${percent(ev.testError)} (loss ${ev.testLoss.toFixed(4)}), ` +
-            `train loss ${ev.trainLoss.toFixed(4)}, ${duration(performance.now() - started)} elapsed; saved ${saved}`,
+            `train loss ${ev.trainLoss.toFixed(4)}, ${duration(performance.now() - started)} elapsed` +
+            (saved?.step === ev.step ? `; saved ${saved.path}` : '; NOT saved'),
         );
         if (bar && ev.step < lastStep) bar.start(lastStep, ev.step, { epoch: `${ev.epoch + 1}/${epochs}`, loss: '-', rate: '-', eta: '-' });
       } else {
         bar?.stop();
-        const saved = await save();
-        if (ev.reason === 'aborted') {
-          say(`stopped at step ${ev.step} (epoch ${ev.epochs.toFixed(2)}); resume with: lenet5 train --init ${saved}`);
-          code = 130;
+        await save(false);
+        if (ev.warning && ev.warning !== epochEvents.at(-1)?.warning) warn(ev.warning);
+        if (ev.reason === 'aborted' && saved?.step === ev.step) {
+          say(`stopped at step ${ev.step} (epoch ${ev.epochs.toFixed(2)}); resume with: lenet5 train --init ${saved.path}`);
         }
+        if (ev.reason === 'aborted') code = exitCode(signalled ?? 'SIGINT');
         say(`test error ${percent(ev.testError)} (${grouped(ev.testError * trainer.data.test.count)} of ${grouped(trainer.data.test.count)}), test loss ${ev.testLoss.toFixed(4)}`);
         say(`wall time ${duration(performance.now() - started)}`);
-        say(`checkpoint ${saved}`);
-        say(`metrics ${join(runDir, 'metrics.jsonl')}, plot ${join(runDir, 'training.svg')}`);
+        if (saved?.step === ev.step) say(`checkpoint ${saved.path}`);
+        say(`metrics ${join(runDir, METRICS)}, plot ${join(runDir, 'training.svg')}`);
         say(`weights sha256: ${ev.weightsSha256}`);
       }
     }
   } finally {
     bar?.stop();
-    process.off('SIGINT', onSigint);
-    await new Promise<void>((done) => metrics.end(done));
+    for (const sig of SIGNALS) process.off(sig, onSignal);
+    await folder.close();
     await trainer.close();
+  }
+  if (failedSave) {
+    throw new Error(`${failedSave.message}; the final weights are not saved${saved ? `; the last good checkpoint is ${saved.path} (step ${saved.step})` : ''}`);
   }
   return code;
 }

@@ -2,8 +2,10 @@
 // worker_threads through Comlink's Node adapter (pools/comlink-node.ts). Same WorkerInit, same
 // tasks, same src/worker.ts on the other side as the Piscina pool, so the coordinator and its
 // results do not change. Each worker runs one task at a time; tasks queue in submission order.
+// A worker that dies, or whose task runs past the timeout, is terminated and a new one is spawned
+// and initialised in its place; its task rejects so that the coordinator can run it again.
 import * as Comlink from 'comlink';
-import type { PoolFactory, ResultOf, Task, WorkerPool } from '../protocol.js';
+import type { PoolFactory, ResultOf, Task, WorkerInit, WorkerPool } from '../protocol.js';
 import type { WorkerApi } from '../worker.js';
 
 /** One spawned worker: its Comlink endpoint, how to stop it, and how to hear that it died. */
@@ -14,62 +16,99 @@ export interface SpawnedWorker {
   onDeath(callback: (error: Error) => void): void;
 }
 
+interface Job {
+  readonly task: Task;
+  readonly resolve: (r: never) => void;
+  readonly reject: (e: Error) => void;
+}
+
 interface Slot {
+  readonly index: number;
   readonly remote: Comlink.Remote<WorkerApi>;
   readonly spawned: SpawnedWorker;
-  busy: { reject: (e: Error) => void } | null;
+  /** Until init() has answered, the slot takes no task. */
+  ready: boolean;
+  lost: boolean;
+  busy: { job: Job; timer: ReturnType<typeof setTimeout> } | null;
 }
 
 export function createComlinkPool(spawn: (index: number) => SpawnedWorker): PoolFactory {
-  return async (init, size) => {
+  return async (init: WorkerInit, size, { taskTimeoutMs }) => {
     const slots: Slot[] = [];
-    const queue: { task: Task; resolve: (r: never) => void; reject: (e: Error) => void }[] = [];
+    const queue: Job[] = [];
     let dead: Error | null = null;
     let destroyed = false;
 
     const failAll = (error: Error) => {
       dead ??= error;
-      for (const s of slots) s.busy?.reject(error);
+      for (const s of slots) s.busy?.job.reject(error);
       for (const q of queue.splice(0)) q.reject(error);
     };
 
     const pump = () => {
       for (const slot of slots) {
-        if (slot.busy || !queue.length || dead) continue;
+        if (slot.busy || !slot.ready || slot.lost || !queue.length || dead) continue;
         const job = queue.shift()!;
-        slot.busy = { reject: job.reject };
+        const timer = setTimeout(
+          () => lose(slot, new Error(`the task ran past the ${taskTimeoutMs / 1000} s task timeout; its worker was stopped and replaced`)),
+          taskTimeoutMs,
+        );
+        slot.busy = { job, timer };
+        const settle = (fn: () => void) => {
+          if (slot.busy?.job !== job) return; // the slot was lost meanwhile: the job has been rejected
+          clearTimeout(timer);
+          slot.busy = null;
+          fn();
+          pump();
+        };
         slot.remote.run(job.task).then(
-          (r) => {
-            slot.busy = null;
-            job.resolve(r as never);
-            pump();
-          },
-          (e: unknown) => {
-            slot.busy = null;
-            job.reject(e instanceof Error ? e : new Error(String(e)));
-            pump();
-          },
+          (r) => settle(() => job.resolve(r as never)),
+          (e: unknown) => settle(() => job.reject(e instanceof Error ? e : new Error(String(e)))),
         );
       }
     };
 
-    for (let i = 0; i < size; i++) {
-      const spawned = spawn(i);
-      spawned.onDeath((e) => failAll(e));
-      slots.push({ remote: Comlink.wrap<WorkerApi>(spawned.endpoint), spawned, busy: null });
+    /** A new worker in slot `index`, initialised; resolves when it can take tasks. */
+    const start = (index: number): Promise<void> => {
+      const spawned = spawn(index);
+      const slot: Slot = { index, remote: Comlink.wrap<WorkerApi>(spawned.endpoint), spawned, ready: false, lost: false, busy: null };
+      slots[index] = slot;
+      let died: (e: Error) => void = () => {};
+      const death = new Promise<never>((_, reject) => (died = reject));
+      spawned.onDeath((e) => {
+        died(e);
+        lose(slot, e);
+      });
+      // A worker that dies while initialising would leave init() pending forever: race it.
+      return Promise.race([slot.remote.init(init), death]).then(() => {
+        slot.ready = true;
+        pump();
+      });
+    };
+
+    /** The worker in `slot` is gone (died or hung): reject its task, stop it, start another. */
+    function lose(slot: Slot, error: Error): void {
+      if (slot.lost || destroyed || dead) return;
+      slot.lost = true;
+      const busy = slot.busy;
+      slot.busy = null;
+      if (busy) {
+        clearTimeout(busy.timer);
+        busy.job.reject(error);
+      }
+      void Promise.resolve(slot.spawned.terminate()).catch(() => undefined);
+      if (!slot.ready) return; // it never started: start() reports that
+      start(slot.index).catch((e: unknown) => failAll(new Error(`a replacement worker failed to start: ${e instanceof Error ? e.message : String(e)}`)));
     }
+
     const destroy = async () => {
       if (destroyed) return;
-      destroyed = true;
       failAll(new Error('the worker pool was destroyed'));
+      destroyed = true;
       await Promise.all(slots.map((s) => s.spawned.terminate()));
     };
     try {
-      // A worker that dies while initialising would leave init() pending forever: race it.
-      await Promise.race([
-        Promise.all(slots.map((s) => s.remote.init(init))),
-        new Promise<never>((_, reject) => slots.forEach((s) => s.spawned.onDeath(reject))),
-      ]);
+      await Promise.all(Array.from({ length: size }, (_, i) => start(i)));
     } catch (e) {
       await destroy();
       throw e;

@@ -1,0 +1,128 @@
+// Signals, crashes and run folders, as users meet them: the built `lenet5 train` in a child
+// process, stopped by SIGTERM, SIGHUP or SIGKILL, then resumed into the same run folder.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { readCheckpoint } from '../src/checkpoint.js';
+import { tempDir } from './helpers/tmp.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cwd = tempDir('interrupt');
+const BASE = ['train', '--model', 'lenet5-softmax', '--limit', '640', '--steps', '30', '--json']; // 10 steps an epoch
+const lenet5 = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+let straight: string | null = null;
+/** The weights hash of the same 30 steps run without a stop. */
+function straightHash(): string {
+  straight ??= jsonLines(lenet5(...BASE, '--out', join(cwd, 'straight')).stdout).at(-1).weightsSha256;
+  return straight!;
+}
+
+/** Starts `lenet5 args`, sends `signal` once stdout has shown step `at`; resolves with its output and exit. */
+function runUntil(args: string[], at: number, signal: NodeJS.Signals) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd });
+  let stdout = '';
+  let stderr = '';
+  let sent = false;
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    if (!sent && stdout.includes(`"type":"step","step":${at},`)) {
+      sent = true;
+      child.kill(signal);
+    }
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code, sig) => resolve({ code, signal: sig, stdout, stderr })),
+  );
+}
+
+/** metrics.jsonl of a run folder: every step 1..n exactly once, in order; epochs at their steps. */
+function expectConsistentMetrics(dir: string, n: number): void {
+  const records = jsonLines(readFileSync(join(dir, 'metrics.jsonl'), 'utf8'));
+  expect(records.filter((r) => r.type === 'step').map((r) => r.step)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  expect(records.filter((r) => r.type === 'epoch').map((r) => r.step)).toEqual([10, 20, 30]);
+  expect(records.filter((r) => r.type === 'done').map((r) => r.step)).toEqual([n]);
+  expect(records.at(-1).type).toBe('done');
+}
+
+describe.each([
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const)('%s', (signal, status) => {
+  test('stops after the current step, saves, exits 128+signal; resuming in the same folder gives the uninterrupted hash', async () => {
+    const out = join(cwd, `signal-${signal}`);
+    const r = await runUntil([...BASE, '--out', out], 5, signal);
+    expect(r.code, r.stderr).toBe(status);
+    expect(r.stderr).toMatch(new RegExp(`${signal}: stopping after this step to save a checkpoint`));
+    const done = jsonLines(r.stdout).at(-1);
+    expect(done).toMatchObject({ type: 'done', reason: 'aborted' });
+    const ckpt = await readCheckpoint(join(out, 'model.safetensors'));
+    expect(ckpt.step).toBe(done.step);
+    expect(ckpt.momentum).not.toBeNull();
+    const resumed = lenet5(...BASE, '--init', join(out, 'model.safetensors'), '--out', out);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(jsonLines(resumed.stdout).at(-1).weightsSha256).toBe(straightHash());
+    expectConsistentMetrics(out, 30);
+  });
+});
+
+test('SIGKILL: resuming from the last periodic checkpoint loses at most the save period and ends with the uninterrupted hash', async () => {
+  const out = join(cwd, 'killed');
+  const r = await runUntil([...BASE, '--out', out, '--save-every', '4'], 14, 'SIGKILL');
+  expect(r.signal).toBe('SIGKILL');
+  const whole = r.stdout.split('\n').filter((l) => l.endsWith('}')); // a kill may tear the last line
+  const reached = Math.max(...whole.map((l) => JSON.parse(l).step));
+  const ckpt = await readCheckpoint(join(out, 'model.safetensors'));
+  expect(reached).toBeGreaterThanOrEqual(14);
+  expect(reached - ckpt.step).toBeLessThanOrEqual(4); // the steps a SIGKILL cost
+  expect(ckpt.step % 4 === 0 || ckpt.step % 10 === 0).toBe(true);
+  // The killed run's lock is stale (its process is gone): the resumed run takes the folder over.
+  const resumed = lenet5(...BASE, '--init', join(out, 'model.safetensors'), '--out', out, '--save-every', '4');
+  expect(resumed.status, resumed.stderr).toBe(0);
+  expect(jsonLines(resumed.stdout).at(-1).weightsSha256).toBe(straightHash());
+  expectConsistentMetrics(out, 30);
+});
+
+describe('run folders and save paths', () => {
+  test('a folder in use by a running run is refused; a finished run is not overwritten by a fresh one', async () => {
+    const out = join(cwd, 'shared-folder');
+    const first = spawn(process.execPath, [CLI, ...BASE, '--steps', '100000', '--out', out], { cwd });
+    await new Promise<void>((ready) => first.stdout.on('data', (d) => String(d).includes('"type":"step"') && ready()));
+    const second = lenet5(...BASE, '--out', out);
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`^lenet5: run folder ${out} is in use by another run \\(process ${first.pid}\\); wait for it to end or give another --out\\n$`));
+    first.kill('SIGINT');
+    expect(await new Promise((resolve) => first.on('exit', resolve))).toBe(130);
+    const fresh = lenet5(...BASE, '--out', out);
+    expect(fresh.status).toBe(1);
+    expect(fresh.stderr).toMatch(/^lenet5: run folder \S+ already holds a run \(metrics.jsonl\); resume it with --init \S+model.safetensors, or give another --out\n$/);
+  });
+
+  test.each([
+    ['--save under a file', (f: string) => ['--save', join(f, 'model.safetensors')], /^lenet5: cannot write checkpoint \S+: (not a directory \(ENOTDIR\)|file already exists \(EEXIST\))/],
+    ['--save onto a directory', (_: string, d: string) => ['--save', d], /^lenet5: checkpoint \S+ is a directory; give a file path/],
+    ['--out under a file', (f: string) => ['--out', join(f, 'run')], /^lenet5: cannot (write|make) .*: .*(ENOTDIR|EEXIST)/],
+  ])('%s is refused before the first step', (_, args, message) => {
+    const file = join(cwd, 'a-file');
+    writeFileSync(file, 'x');
+    const r = lenet5(...BASE, '--out', join(cwd, `paths-${Math.random()}`), ...args(file, tempDir('a-dir')));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toBe(''); // not one step
+  });
+
+  test('--save-every takes steps or a time and refuses anything else', () => {
+    const r = lenet5(...BASE, '--save-every', '10 minutes');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/^error: option '--save-every <when>' argument '10 minutes' is invalid. must be a step count \(500\), a time \(90s, 5m, 1h\), or 0 for epoch ends only./);
+    const human = lenet5('train', '--limit', '320', '--steps', '12', '--save-every', '5', '--out', join(cwd, 'every5'));
+    expect(human.status, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/run folder \S+; saving every 5 steps, at each epoch's end and on Ctrl-C/);
+    expect(jsonLines(readFileSync(join(cwd, 'every5', 'metrics.jsonl'), 'utf8')).filter((e) => e.type === 'step')).toHaveLength(12);
+  });
+});
