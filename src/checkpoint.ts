@@ -2,6 +2,7 @@
 // `torch.nn.Module.load_state_dict` takes it as is, and the SGD momentum beside it in
 // <name>.optim.safetensors. Both are saved as one, verified (files.ts), the model file renamed
 // last; reading is strict about everything but the optimizer file, which only resuming needs.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFileChecked, saveFiles } from './files.js';
 import { sha256Hex } from './coordinator.js';
@@ -70,7 +71,10 @@ export function writeCheckpoint(
   metadata: Record<string, string>,
 ): { model: string; optimizer: string } {
   const optimizer = optimizerPath(path);
-  const optimMeta = { format: 'pt', producer: PRODUCER, kind: 'sgd-momentum', step: metadata.step, weights_sha256: metadata.weights_sha256 };
+  const optimMeta = {
+    format: 'pt', producer: PRODUCER, kind: 'sgd-momentum', step: metadata.step, weights_sha256: metadata.weights_sha256,
+    momentum_sha256: sha256Sync(momentum),
+  };
   // The model file is renamed last: a save cut between the renames leaves the old model with a
   // new optimizer file, which readCheckpoint recognises (a warning, not a refused model).
   saveFiles([
@@ -80,6 +84,14 @@ export function writeCheckpoint(
   return { model: path, optimizer };
 }
 
+/** SHA-256 of a float region's bytes (Node's crypto: synchronous, for the save path). */
+function sha256Sync(region: Float32Array): string {
+  return createHash('sha256').update(new Uint8Array(region.buffer, region.byteOffset, region.byteLength)).digest('hex');
+}
+
+/** A decimal number as JSON writes it (no hex, no spaces, no "Infinity"). */
+const DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
 /** Metadata strings as typed values; anything else is refused with the file and the key. */
 function metadataReader(file: string, meta: Readonly<Record<string, string>>) {
   const bad = (key: string, what: string) => new Error(`${file}: metadata ${key} is ${JSON.stringify(meta[key])}, not ${what}`);
@@ -87,7 +99,7 @@ function metadataReader(file: string, meta: Readonly<Record<string, string>>) {
     const v = meta[key];
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw bad(key, 'a finite number');
+    if (!DECIMAL.test(v) || !Number.isFinite(n)) throw bad(key, 'a finite number');
     return n;
   };
   return {
@@ -135,12 +147,15 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const file = decodeSafetensors(readFileChecked(path, 'checkpoint'), path);
   const meta = file.metadata;
   const model = meta.model as ModelName;
+  if (meta.kind === 'sgd-momentum') throw new Error(`${path} is an optimizer file; give the model file beside it (${path.replace(/\.optim\.safetensors$/, '.safetensors')})`);
   if (!MODEL_NAMES.includes(model)) {
     throw new Error(`${path}: metadata model is ${JSON.stringify(meta.model)}; expected one of ${MODEL_NAMES.join(', ')}`);
   }
+  if (meta.format !== undefined && meta.format !== 'pt') throw new Error(`${path}: metadata format is ${JSON.stringify(meta.format)}; this reads "pt" (PyTorch layouts) only`);
   const m = metadataReader(path, meta);
   const j = m.number('j');
-  const layout = layoutOf(createModel(model, { j }));
+  const spec = createModel(model, { j });
+  const layout = layoutOf(spec);
   const fill = (f: { tensors: readonly NamedTensor[] }, what: string) => {
     const region = new Float32Array(layout.size);
     const byName = new Map(f.tensors.map((t) => [t.name, t]));
@@ -163,6 +178,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   if (meta.weights_sha256 !== undefined && meta.weights_sha256 !== sha) {
     throw new Error(`${path}: the tensor data does not match its recorded weights_sha256; the file is corrupt`);
   }
+  checkFixed(path, spec, layout, weights);
   const step = m.integer('step', 0, MAX_STEP) ?? 0;
   const recorded: RecordedOptions = {
     model,
@@ -189,6 +205,22 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   return { model, step, recorded, weights, momentum, warning, metadata: meta };
 }
 
+/** Fixed tensors must be the model's own (a C3 table, RBF centres), and masked weights zero. */
+function checkFixed(path: string, spec: ReturnType<typeof createModel>, layout: Layout, weights: Float32Array): void {
+  for (const p of spec.params) {
+    const t = layout.tensors.find((v) => v.name === p.name)!;
+    const got = weights.subarray(t.offset, t.offset + t.size);
+    if (p.value && got.some((v, i) => v !== Math.fround(p.value![i]))) {
+      throw new Error(`${path}: ${p.name} is fixed in a ${spec.name} model but differs from its definition; this is not a ${spec.name} checkpoint`);
+    }
+    if (p.mask) {
+      const mask = spec.params.find((q) => q.name === p.mask)!.value!;
+      const per = t.size / mask.length;
+      if (got.some((v, i) => v !== 0 && mask[Math.floor(i / per)] === 0)) throw new Error(`${path}: ${p.name} has non-zero weights where ${p.mask} is 0`);
+    }
+  }
+}
+
 /** The momentum beside a model file, or null with the reason (training then restarts it at zero). */
 function readMomentum(
   path: string,
@@ -202,10 +234,15 @@ function readMomentum(
     const opt = decodeSafetensors(readFileChecked(optPath, 'optimizer file'), optPath);
     if (opt.metadata.weights_sha256 !== meta.weights_sha256 || opt.metadata.step !== meta.step) {
       // A save cut between its two renames leaves the new optimizer file beside the old model.
-      return { momentum: null, warning: `${optPath} belongs to another save (step ${opt.metadata.step}, not ${meta.step}, or other weights): ${restart}` };
+      const which = opt.metadata.step !== meta.step ? `step ${opt.metadata.step}, not ${meta.step}` : 'same step, other weights';
+      return { momentum: null, warning: `${optPath} belongs to another save (${which}): ${restart}` };
     }
-    return { momentum: fill(opt, optPath), warning: null };
+    const momentum = fill(opt, optPath);
+    if (opt.metadata.momentum_sha256 !== undefined && opt.metadata.momentum_sha256 !== sha256Sync(momentum)) {
+      return { momentum: null, warning: `${optPath}: the data does not match its recorded momentum_sha256 (damaged): ${restart}` };
+    }
+    return { momentum, warning: null };
   } catch (e) {
-    return { momentum: null, warning: `${(e as Error).message}; ${restart}` };
+    return { momentum: null, warning: `${(e as Error).message.replace(/; this file cannot be used, take an earlier checkpoint$/, '')}; ${restart}` };
   }
 }

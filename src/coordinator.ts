@@ -6,7 +6,7 @@ import { firstSamples, IMAGE_SIDE, type Mnist } from './data.js';
 import { createModel, initParam, type ModelSpec } from './model.js';
 import { averageSlots, learningRateAt, sgdStep } from './optimizer.js';
 import type { ResolvedOptions } from './options.js';
-import { ParamStore } from './params.js';
+import { MAX_STEP, ParamStore } from './params.js';
 import type { GradientResult, PoolFactory, ResultOf, Task, WorkerInit, WorkerPool } from './protocol.js';
 import { permutation } from './rng.js';
 import { initWasm } from './kernels/wasm.js';
@@ -293,6 +293,7 @@ export class Coordinator {
       throw new TypeError(`train: steps must be a non-negative integer, got ${String(run.steps)}`);
     }
     const last = Math.min(epochs * this.stepsPerEpoch, run.steps ?? Infinity);
+    if (last > MAX_STEP) throw new TypeError(`train: the run would end at step ${last}, past the last step a run can count (${MAX_STEP}); ask for fewer epochs or steps`);
     const started = performance.now();
     let reason: DoneEvent['reason'] = 'completed';
     let evaluated: Evaluation | null = null;

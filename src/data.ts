@@ -83,8 +83,8 @@ function checkLength(bytes: Uint8Array, file: string, expected: number, what: st
   }
 }
 
-/** Parses an IDX3 image file (already decompressed); returns a view of its pixels. */
-export function parseIdxImages(bytes: Uint8Array, file: string): { count: number; pixels: Uint8Array } {
+/** An IDX3 image file's header, checked: count and image size. */
+function imagesHeader(bytes: Uint8Array, file: string): { count: number; rows: number; cols: number } {
   const view = header(bytes, file, IDX_IMAGES_MAGIC, 4);
   const count = view.getUint32(4);
   const rows = view.getUint32(8);
@@ -93,15 +93,36 @@ export function parseIdxImages(bytes: Uint8Array, file: string): { count: number
     throw new Error(`${file}: images are ${rows}x${cols}; LeNet-5 here needs ${IMAGE_SIDE}x${IMAGE_SIDE}`);
   }
   if (count === 0) throw new Error(`${file}: the header says it holds no images`);
+  return { count, rows, cols };
+}
+
+function labelsHeader(bytes: Uint8Array, file: string): { count: number } {
+  const count = header(bytes, file, IDX_LABELS_MAGIC, 2).getUint32(4);
+  if (count === 0) throw new Error(`${file}: the header says it holds no labels`);
+  return { count };
+}
+
+/**
+ * Checks the header at the start of an IDX file (its first bytes only) as the parsers will: a
+ * compressed file is checked this way before it is decompressed. Other magic numbers pass here;
+ * the parser names them.
+ */
+export function checkIdxHeader(head: Uint8Array, file: string): void {
+  const magic = head.byteLength >= 4 ? new DataView(head.buffer, head.byteOffset, 4).getUint32(0) : 0;
+  if (magic === IDX_IMAGES_MAGIC) imagesHeader(head, file);
+  if (magic === IDX_LABELS_MAGIC) labelsHeader(head, file);
+}
+
+/** Parses an IDX3 image file (already decompressed); returns a view of its pixels. */
+export function parseIdxImages(bytes: Uint8Array, file: string): { count: number; pixels: Uint8Array } {
+  const { count, rows, cols } = imagesHeader(bytes, file);
   checkLength(bytes, file, 16 + count * rows * cols, `${count} images of ${rows}x${cols}`);
   return { count, pixels: bytes.subarray(16) };
 }
 
 /** Parses an IDX1 label file (already decompressed); every label must be a class 0..9. */
 export function parseIdxLabels(bytes: Uint8Array, file: string): { count: number; labels: Uint8Array } {
-  const view = header(bytes, file, IDX_LABELS_MAGIC, 2);
-  const count = view.getUint32(4);
-  if (count === 0) throw new Error(`${file}: the header says it holds no labels`);
+  const { count } = labelsHeader(bytes, file);
   checkLength(bytes, file, 8 + count, `${count} labels`);
   const labels = bytes.subarray(8);
   for (let i = 0; i < count; i++) {

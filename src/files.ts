@@ -4,11 +4,11 @@
 // may write less than asked on a full disk), fsyncs each, and only then renames them into place
 // and fsyncs the folder. Until the first rename nothing the user had is touched, so a full disk,
 // a read-only folder or a directory in the way fails the save before it replaces anything.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** "no space left on device" rather than "ENOSPC: no space left on device, write". */
-function reason(e: unknown): string {
+export function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (typeof err?.code === 'string' && typeof err.syscall === 'string') {
     const text = err.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '');
@@ -30,6 +30,27 @@ export function readFileChecked(path: string, what: string): Uint8Array {
     return readFileSync(path);
   } catch (e) {
     throw new Error(`cannot read ${what} ${path}: ${reason(e)}`, { cause: e });
+  }
+}
+
+/**
+ * mkdir -p that tells the real cause: a recursive mkdir under a read-only or unwritable folder
+ * reports ENOENT, so the nearest existing ancestor is asked why it cannot be written.
+ */
+export function makeFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    let up = dir;
+    while (statOrNull(up) === null && dirname(up) !== up) up = dirname(up);
+    const at = statOrNull(up);
+    if (at && !at.isDirectory()) throw Object.assign(new Error(`${up} is a file, not a folder`), { code: 'ENOTDIR', cause: e });
+    try {
+      accessSync(up, constants.W_OK);
+    } catch (why) {
+      throw Object.assign(new Error(`cannot write in ${up}: ${reason(why)}`), { cause: e });
+    }
+    throw e;
   }
 }
 
@@ -85,7 +106,7 @@ export function saveFiles(files: readonly { path: string; bytes: Uint8Array }[])
   try {
     for (const f of files) {
       current = f.path;
-      mkdirSync(dirname(f.path), { recursive: true });
+      makeFolder(dirname(f.path));
       const existing = statOrNull(f.path);
       if (existing && !existing.isFile()) throw new Error(`${f.path} is a directory (or another non-file) and cannot be replaced by the file`);
       written.push({ tmp: writeTemporary(f.path, f.bytes), path: f.path });
@@ -117,7 +138,7 @@ export function checkWritable(path: string, what: string): void {
   const existing = statOrNull(path);
   if (existing && !existing.isFile()) throw new Error(`${what} ${path} is a directory; give a file path`);
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeFolder(dirname(path));
     rmSync(writeTemporary(path, new Uint8Array(1)));
   } catch (e) {
     throw new Error(`cannot write ${what} ${path}: ${reason(e)}`, { cause: e });

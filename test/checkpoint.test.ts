@@ -126,8 +126,9 @@ describe('saving onto a full disk', () => {
     const second = train('--steps', '6', '--init', path);
     expect(second.status).toBe(1);
     const lines = second.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(/^lenet5: warning: cannot save \S+: no space left on device \(ENOSPC\); nothing has been saved yet$/);
-    expect(lines.at(-1)).toMatch(/^lenet5: cannot save \S+: no space left on device \(ENOSPC\); the final weights are not saved$/);
+    expect(lines[0]).toMatch(/^lenet5: warning: cannot save \S+: no space left on device \(ENOSPC\); nothing has been saved yet; training goes on$/);
+    expect(lines.at(-1)).toMatch(/^lenet5: the final checkpoint could not be saved \(cannot save \S+: no space left on device \(ENOSPC\)\); nothing was saved; free space or give another --save$/);
+    expect(lines).toHaveLength(2); // one warning at the failure, one final line
     const kept = await readCheckpoint(path);
     expect(kept.step).toBe(3);
     expect(kept.metadata.weights_sha256).toBe(hash);
@@ -227,6 +228,9 @@ describe('checkpoints are read strictly', () => {
     ['batch_size', '', /metadata batch_size is "", not a finite number/],
     ['learning_rate', '50', /metadata out of range: learningRate must be a number in \(0, 10\], got 50/],
     ['augment', '{"maxShift":', /metadata augment is "\{\\"maxShift\\":", not JSON or 'none'/],
+    ['step', '0x10', /metadata step is "0x10", not a finite number/],
+    ['seed', ' 7 ', /metadata seed is " 7 ", not a finite number/],
+    ['format', 'tf', /metadata format is "tf"; this reads "pt" \(PyTorch layouts\) only/],
   ])('metadata %s = %j is refused, naming the file', async (key, value, message) => {
     const path = await rewritten((_, meta) => (meta[key] = value));
     await expect(readCheckpoint(path)).rejects.toThrow(message);
@@ -253,6 +257,32 @@ describe('checkpoints are read strictly', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stdout).toBe('');
     }
+  });
+
+  test.each([
+    ['c3.mask', (v: Float32Array) => v.fill(1), /c3.mask is fixed in a lenet5 model but differs from its definition; this is not a lenet5 checkpoint/],
+    ['rbf.centers', (v: Float32Array) => v.fill(0.5), /rbf.centers is fixed in a lenet5 model but differs from its definition/],
+    ['c3.weight', (v: Float32Array) => (v[25 * 3] = 0.01), /c3.weight has non-zero weights where c3.mask is 0/], // map 0 does not read S2 map 3
+  ])('an edited fixed tensor (%s) is refused: the file is not the model it names', async (name, edit, message) => {
+    const path = await rewritten((tensors, meta) => {
+      edit(tensors.find((x) => x.name === name)!.data);
+      delete meta.weights_sha256;
+    });
+    await expect(readCheckpoint(path)).rejects.toThrow(message);
+  });
+
+  test('a finite but altered momentum is caught by its checksum: a warning and a momentum restart', async () => {
+    const t = await trained({ model: 'lenet5', seed: 6 }, 2);
+    const path = join(dir(), 'model.safetensors');
+    await t.save(path);
+    const f = decodeSafetensors(readFileSync(optimizerPath(path)), 'x');
+    const tensors = f.tensors.map((x) => ({ ...x, data: x.data.slice() }));
+    tensors[0].data[0] += 1;
+    writeFileSync(optimizerPath(path), encodeSafetensors(tensors, { ...f.metadata }));
+    const ckpt = await readCheckpoint(path);
+    expect(ckpt.momentum).toBeNull();
+    expect(ckpt.warning).toMatch(/model.optim.safetensors: the data does not match its recorded momentum_sha256 \(damaged\): momentum restarts at zero/);
+    await expect(readCheckpoint(optimizerPath(path))).rejects.toThrow(/model.optim.safetensors is an optimizer file; give the model file beside it \(\S+model.safetensors\)/);
   });
 
   test('the data must be the tensors back to back: a hole between two is refused', () => {

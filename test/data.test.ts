@@ -114,7 +114,22 @@ describe('files that are not what they claim', () => {
     const header = idxImages(0);
     new DataView(header.buffer).setUint32(4, 0xffffffff); // 4 billion images of 28x28
     writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(header));
-    expect(() => loadMnist(dir)).toThrow(/train-images-idx3-ubyte.gz: its IDX header claims 3367254359296 bytes, more than one file can hold here/);
+    expect(() => loadMnist(dir)).toThrow(/train-images-idx3-ubyte.gz: its IDX header claims 3367254359296 bytes, more than the 2147483647 a data file may hold/);
+  });
+
+  test('a .gz whose header lies about the image size is refused from its header, before decompressing', () => {
+    const dir = dataDir();
+    rmSync(join(dir, 'train-images-idx3-ubyte'));
+    const bomb = new Uint8Array(16 + 64 * 2 ** 20); // 64 MB of zeros behind a 1 x 65536 x 65535 header
+    bomb.set(idxImages(0));
+    new DataView(bomb.buffer).setUint32(4, 1);
+    new DataView(bomb.buffer).setUint32(8, 65536);
+    new DataView(bomb.buffer).setUint32(12, 65535);
+    writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(bomb, { level: 9 }));
+    const started = performance.now();
+    expect(() => loadMnist(dir)).toThrow(/train-images-idx3-ubyte.gz: images are 65536x65535; LeNet-5 here needs 28x28/);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(() => loadMnist(join(dir, 't10k-labels-idx1-ubyte'))).toThrow(/data folder \S+ is a file; give the folder that holds the four MNIST IDX files/);
   });
 
   test('a directory where a data file belongs is named, not EISDIR', () => {

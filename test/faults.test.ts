@@ -103,6 +103,30 @@ test('a Piscina worker thread that runs out of memory in step 3 is replaced; sam
   expect(await t.weightsSha256()).toBe(await undisturbedHash());
 });
 
+test('the task timeout counts from when a thread takes the task, not while it waits for one', async () => {
+  // 512 one-sample tasks a step on one thread: the last waits far longer than the timeout, each runs far shorter.
+  const t = await createTrainer({ ...BASE, workers: 1, batchSize: 512, shards: 512, limit: 1024, taskTimeoutMs: 250 });
+  open.push(t);
+  const steps = [await t.runStep(), await t.runStep()]; // steps only: an evaluation's tasks are long
+  expect(steps.map((s) => s.faults)).toEqual([undefined, undefined]);
+  expect(Math.max(...steps.map((s) => s.ms))).toBeGreaterThan(250); // the queue did outlast the timeout
+});
+
+test('a Comlink pool that failed leaves no task timer behind once closed', async () => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  inject('throw', 2, false);
+  await expect(train({ pool: comlink(), taskTimeoutMs: 600_000 })).rejects.toThrow(/step 2 failed/);
+  await Promise.all(open.splice(0).map((tr) => tr.close()));
+  expect(timers()).toBeLessThanOrEqual(before);
+});
+
+test('a run that would count past the last step (2^31 - 1) is refused before it starts', async () => {
+  const t = await createTrainer({ ...BASE, batchSize: 1, limit: 640 });
+  open.push(t);
+  await expect(t.train({ epochs: 4_000_000 }).next()).rejects.toThrow(/train: the run would end at step 2560000000, past the last step a run can count \(2147483647\); ask for fewer epochs or steps/);
+});
+
 test('options.taskTimeoutMs and options.taskAttempts are checked', async () => {
   await expect(createTrainer({ ...BASE, taskTimeoutMs: 0 })).rejects.toThrow(/options.taskTimeoutMs must be an integer in 1\.\./);
   await expect(createTrainer({ ...BASE, taskAttempts: 1.5 })).rejects.toThrow(/options.taskAttempts must be an integer in 1\.\.100/);

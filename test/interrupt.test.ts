@@ -1,11 +1,12 @@
 // Signals, crashes and run folders, as users meet them: the built `lenet5 train` in a child
 // process, stopped by SIGTERM, SIGHUP or SIGKILL, then resumed into the same run folder.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint.js';
+import { claimFolder } from '../src/cli/run-folder.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -94,7 +95,7 @@ describe('run folders and save paths', () => {
     await new Promise<void>((ready) => first.stdout.on('data', (d) => String(d).includes('"type":"step"') && ready()));
     const second = lenet5(...BASE, '--out', out);
     expect(second.status).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`^lenet5: run folder ${out} is in use by another run \\(process ${first.pid}\\); wait for it to end or give another --out\\n$`));
+    expect(second.stderr).toMatch(new RegExp(`^lenet5: run folder ${out} is in use by another run \\(process ${first.pid}\\); wait for it to end or give another --out \\(if no such run is going on, delete \\S+\\.lock\\)\\n$`));
     first.kill('SIGINT');
     expect(await new Promise((resolve) => first.on('exit', resolve))).toBe(130);
     const fresh = lenet5(...BASE, '--out', out);
@@ -103,9 +104,10 @@ describe('run folders and save paths', () => {
   });
 
   test.each([
-    ['--save under a file', (f: string) => ['--save', join(f, 'model.safetensors')], /^lenet5: cannot write checkpoint \S+: (not a directory \(ENOTDIR\)|file already exists \(EEXIST\))/],
+    ['--save under a file', (f: string) => ['--save', join(f, 'model.safetensors')], /^lenet5: cannot write checkpoint \S+: \S+a-file is a file, not a folder\n$/],
     ['--save onto a directory', (_: string, d: string) => ['--save', d], /^lenet5: checkpoint \S+ is a directory; give a file path/],
-    ['--out under a file', (f: string) => ['--out', join(f, 'run')], /^lenet5: cannot (write|make) .*: .*(ENOTDIR|EEXIST)/],
+    ['--out under a file', (f: string) => ['--out', join(f, 'run')], /^lenet5: cannot write checkpoint \S+: \S+a-file is a file, not a folder\n$/],
+    ['a directory where the optimizer file goes', (_: string, d: string) => (mkdirSync(join(d, 'm.optim.safetensors')), ['--save', join(d, 'm.safetensors')]), /^lenet5: optimizer file \S+m.optim.safetensors is a directory; give a file path/],
   ])('%s is refused before the first step', (_, args, message) => {
     const file = join(cwd, 'a-file');
     writeFileSync(file, 'x');
@@ -114,6 +116,34 @@ describe('run folders and save paths', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stdout).toBe(''); // not one step
+  });
+
+  test('resuming into a folder that holds another run is refused, naming what differs', () => {
+    const mine = join(cwd, 'run-a');
+    const other = join(cwd, 'run-b');
+    expect(lenet5(...BASE, '--steps', '3', '--out', mine).status).toBe(0);
+    expect(lenet5(...BASE, '--steps', '3', '--seed', '7', '--out', other).status).toBe(0);
+    const r = lenet5(...BASE, '--init', join(other, 'model.safetensors'), '--out', mine);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^lenet5: run folder \S+run-a holds another run \(seed 1, not 7\); give another --out\n$/);
+  });
+
+  test('default run folders started in the same second get names of their own', () => {
+    const base = join(tempDir('claim'), 'runs', 'lenet5-20261201-120000');
+    expect([claimFolder(base), claimFolder(base), claimFolder(base)]).toEqual([base, `${base}-2`, `${base}-3`]);
+    expect(readdirSync(join(base, '..')).sort()).toEqual(['lenet5-20261201-120000', 'lenet5-20261201-120000-2', 'lenet5-20261201-120000-3']);
+  });
+
+  test('a closed stdout pipe (lenet5 train --json | head -1) stops the run with a checkpoint, exit 141', async () => {
+    const out = join(cwd, 'pipe');
+    const child = spawn(process.execPath, [CLI, ...BASE, '--steps', '100000', '--out', out], { cwd });
+    await new Promise<void>((ready) => child.stdout.once('data', () => ready()));
+    child.stdout.destroy(); // the reader is gone: the next writes fail with EPIPE
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(141);
+    const ckpt = await readCheckpoint(join(out, 'model.safetensors'));
+    expect(ckpt.step).toBeGreaterThanOrEqual(1);
+    expect(ckpt.momentum).not.toBeNull();
   });
 
   test('--save-every takes steps or a time and refuses anything else', () => {

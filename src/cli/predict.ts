@@ -42,7 +42,7 @@ export async function predictCommand(checkpoint: string, image: string, flags: {
       process.stdout.write(`${JSON.stringify({ type: 'predict', image, model: trainer.options.model, digit: best, scores: Array.from(scores), probabilities, none })}\n`);
     } else {
       // lenet5's posterior keeps a share for "none of these": when it dominates, say so.
-      process.stdout.write(none >= UNRECOGNISED ? `${image}: no digit recognised (none of these: ${(100 * none).toFixed(2)}%; closest ${best})\n` : `${image}: ${best}\n`);
+      process.stdout.write(`${image}: ${best}${none >= UNRECOGNISED ? ` (unsure: none of these ${(100 * none).toFixed(2)}%)` : ''}\n`);
       process.stdout.write(`digit  ${lenet5 ? 'RBF penalty' : 'logit'}  probability\n`);
       for (let i = 0; i < NUM_CLASSES; i++) {
         process.stdout.write(`${i === best ? '>' : ' '} ${i}  ${scores[i].toFixed(3).padStart(10)}  ${(100 * probabilities[i]).toFixed(2).padStart(9)}%\n`);

@@ -2,16 +2,16 @@
 // folder (checkpoint, metrics.jsonl, training.svg), saves periodically, at each epoch's end and on
 // Ctrl-C / SIGTERM / SIGHUP, and ends with the test error and the weights hash.
 import { constants } from 'node:os';
-import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { createTrainer, type Trainer } from '../trainer.js';
 import type { EpochEvent, StepEvent, TrainEvent } from '../coordinator.js';
 import type { TrainerOptions } from '../options.js';
-import { checkWritable } from '../files.js';
+import { checkWritable, saveFiles } from '../files.js';
+import { optimizerPath, readCheckpoint } from '../checkpoint.js';
 import { trainingSvg } from '../plot.js';
 import { duration, grouped, percent, runName } from './format.js';
-import { METRICS, openRunFolder } from './run-folder.js';
+import { claimFolder, METRICS, openRunFolder } from './run-folder.js';
 
 /** How often to save besides epoch ends: every n steps (0: never), or every so many seconds. */
 export type SaveEvery = { readonly steps: number } | { readonly seconds: number };
@@ -39,24 +39,54 @@ export interface TrainFlags {
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** The settings that make a run this run: resuming into a folder needs them to agree. */
+const RUN_KEYS = ['model', 'seed', 'batchSize', 'shards', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'shuffle', 'limit'] as const;
+
+/**
+ * A resumed run may continue a run folder only if the folder's checkpoint is of the same run
+ * (same settings), else it would mix two runs' records and replace the other's checkpoint.
+ */
+async function checkSameRun(runDir: string, trainer: Trainer): Promise<void> {
+  const own = join(runDir, 'model.safetensors');
+  let theirs;
+  try {
+    theirs = (await readCheckpoint(own)).recorded;
+  } catch {
+    return; // no readable checkpoint there: nothing to mix with
+  }
+  const differ = RUN_KEYS.filter((k) => theirs[k] !== undefined && JSON.stringify(theirs[k]) !== JSON.stringify(trainer.options[k]));
+  if (differ.length) {
+    throw new Error(`run folder ${runDir} holds another run (${differ.map((k) => `${k} ${JSON.stringify(theirs[k])}, not ${JSON.stringify(trainer.options[k])}`).join('; ')}); give another --out`);
+  }
+}
+
 export async function trainCommand(flags: TrainFlags): Promise<number> {
-  const say = (line: string) => flags.json || process.stdout.write(`${line}\n`);
-  const warn = (line: string) => process.stderr.write(`lenet5: warning: ${line}\n`);
+  // Output goes until the terminal or pipe goes away (EIO, EPIPE); then training stops as on
+  // SIGHUP / SIGPIPE: it saves and exits, quietly.
+  let outputGone = false;
+  const write = (stream: NodeJS.WriteStream, text: string) => void (outputGone || stream.write(text));
+  const say = (line: string) => flags.json || write(process.stdout, `${line}\n`);
+  const warn = (line: string) => write(process.stderr, `lenet5: warning: ${line}\n`);
   const started = performance.now();
   const trainer: Trainer = await createTrainer(flags.options);
   const o = trainer.options;
-  const runDir = resolve(flags.out ?? join('runs', runName(o.model)));
-  const checkpoint = resolve(flags.save ?? join(runDir, 'model.safetensors'));
+  let runDir = '';
+  let checkpoint = '';
   let folder;
   try {
     // Before the first step: where the results go must take them.
+    runDir = flags.out ? resolve(flags.out) : claimFolder(resolve(join('runs', runName(o.model))));
+    checkpoint = resolve(flags.save ?? join(runDir, 'model.safetensors'));
     checkWritable(checkpoint, 'checkpoint');
+    checkWritable(optimizerPath(checkpoint), 'optimizer file');
+    if (trainer.step > 0) await checkSameRun(runDir, trainer);
     folder = await openRunFolder(runDir, trainer.step);
   } catch (e) {
     await trainer.close();
     throw e;
   }
   if (trainer.warning) warn(trainer.warning);
+  if (folder.dropped) say(`${METRICS}: dropped ${folder.dropped} records past step ${trainer.step}, which this run writes again`);
   const epochs = flags.epochs ?? o.epochs;
   const lastStep = Math.min(epochs * trainer.stepsPerEpoch, flags.steps ?? Infinity);
   const every = flags.saveEvery;
@@ -80,46 +110,61 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     if (!signalled) {
       signalled = sig;
-      process.stderr.write(`\n${sig}: stopping after this step to save a checkpoint (again to quit without saving)\n`);
+      write(process.stderr, `\n${sig}: stopping after this step to save a checkpoint (again to quit without saving)\n`);
       stop.abort();
     } else if (saving) {
-      process.stderr.write('\nfinishing the save in progress, then quitting\n');
+      write(process.stderr, '\nfinishing the save in progress, then quitting\n');
       quitAfterSave = true;
-    } else process.exit(exitCode(sig));
+    } else {
+      write(process.stderr, `\nquitting without saving; the last checkpoint: ${saved ? `${saved.path} (step ${saved.step})` : 'none'}\n`);
+      process.exit(exitCode(sig));
+    }
+  };
+  const onOutputError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'EIO') throw e;
+    outputGone = true;
+    onSignal(e.code === 'EPIPE' ? 'SIGPIPE' : 'SIGHUP');
   };
 
   const steps: StepEvent[] = folder.earlier.filter((r): r is StepEvent => r.type === 'step');
   const epochEvents: EpochEvent[] = folder.earlier.filter((r): r is EpochEvent => r.type === 'epoch');
   // The last checkpoint that is known good, and the save that failed since, if any.
   let saved = null as { step: number; path: string } | null;
-  let failedSave = null as Error | null;
+  let failedSave = null as { step: number; error: Error } | null;
+  let plotError = null as Error | null;
   let lastSaveAt = performance.now();
   /** Saves the checkpoint (and, unless periodic, redraws the plot), once per step count. */
   const save = async (periodic: boolean): Promise<void> => {
     lastSaveAt = performance.now();
-    if (saved?.step === trainer.step && !failedSave) return;
+    if (saved?.step === trainer.step || failedSave?.step === trainer.step) return;
     saving = true;
     try {
       const { model: path } = await trainer.save(checkpoint);
       saved = { step: trainer.step, path };
       failedSave = null;
     } catch (e) {
-      failedSave = e as Error;
+      failedSave = { step: trainer.step, error: e as Error };
       // Said at once; training goes on, and the next save tries again.
-      warn(`${failedSave.message}; ${saved ? `the last good checkpoint is step ${saved.step}` : 'nothing has been saved yet'}`);
+      warn(`${failedSave.error.message}; ${saved ? `the last good checkpoint is step ${saved.step}` : 'nothing has been saved yet'}; training goes on`);
     } finally {
       saving = false;
       if (quitAfterSave && signalled) process.exit(exitCode(signalled));
     }
     if (!periodic) {
-      await writeFile(join(runDir, 'training.svg'), await trainingSvg(steps, epochEvents, `${o.model}: ${runDir}`)).catch((e: Error) =>
-        warn(`training.svg: ${e.message}`),
-      );
+      try {
+        saveFiles([{ path: join(runDir, 'training.svg'), bytes: new TextEncoder().encode(await trainingSvg(steps, epochEvents, `${o.model}: ${runDir}`)) }]);
+        plotError = null;
+      } catch (e) {
+        if (!plotError) warn((e as Error).message);
+        plotError = e as Error;
+      }
     }
   };
   const periodicDue = (step: number) =>
     'seconds' in every ? performance.now() - lastSaveAt >= every.seconds * 1000 : every.steps > 0 && step % every.steps === 0;
   for (const sig of SIGNALS) process.on(sig, onSignal);
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
 
   const bar =
     !flags.json && process.stderr.isTTY
@@ -140,7 +185,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const emit = (ev: TrainEvent) => {
     const line = JSON.stringify(ev);
     folder.record(line);
-    if (flags.json) process.stdout.write(`${line}\n`);
+    if (flags.json) write(process.stdout, `${line}\n`);
     for (const f of ev.faults ?? []) warn(f);
   };
 
@@ -163,7 +208,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
           lastLog = performance.now();
           say(`  step ${ev.step}/${lastStep}  loss ${ev.loss.toFixed(4)}  ${grouped((o.batchSize * 1000) / stepMs)} samples/s  ETA ${duration(eta)}`);
         }
-        if (ev.step % trainer.stepsPerEpoch !== 0 && ev.step < lastStep && periodicDue(ev.step)) await save(true);
+        // Stopping (a signal): save now, before the final evaluation, which may take seconds.
+        if (signalled || (ev.step % trainer.stepsPerEpoch !== 0 && ev.step < lastStep && periodicDue(ev.step))) await save(true);
         afterStep = performance.now();
       } else if (ev.type === 'epoch') {
         evalMs = performance.now() - afterStep;
@@ -195,11 +241,16 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   } finally {
     bar?.stop();
     for (const sig of SIGNALS) process.off(sig, onSignal);
+    process.stdout.off('error', onOutputError);
+    process.stderr.off('error', onOutputError);
     await folder.close();
     await trainer.close();
   }
   if (failedSave) {
-    throw new Error(`${failedSave.message}; the final weights are not saved${saved ? `; the last good checkpoint is ${saved.path} (step ${saved.step})` : ''}`);
+    const last = saved ? `the last good checkpoint is ${saved.path} (step ${saved.step})` : 'nothing was saved';
+    throw new Error(`the final checkpoint could not be saved (${failedSave.error.message}); ${last}; free space or give another --save`);
   }
+  const lost = folder.writeError() ?? plotError;
+  if (lost) throw new Error(`${lost.message}; the checkpoint is saved, but the run folder's records are incomplete`);
   return code;
 }

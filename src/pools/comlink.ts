@@ -41,7 +41,12 @@ export function createComlinkPool(spawn: (index: number) => SpawnedWorker): Pool
 
     const failAll = (error: Error) => {
       dead ??= error;
-      for (const s of slots) s.busy?.job.reject(error);
+      for (const s of slots) {
+        if (!s.busy) continue;
+        clearTimeout(s.busy.timer); // a pending timer would keep the process (or page) busy
+        s.busy.job.reject(error);
+        s.busy = null;
+      }
       for (const q of queue.splice(0)) q.reject(error);
     };
 

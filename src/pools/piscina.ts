@@ -2,7 +2,8 @@
 // thread running workers/piscina-worker.ts (built to dist/workers/piscina-worker.js). A thread
 // that exits, crashes or runs out of memory fails only its own task, and Piscina starts another
 // in its place; a task that runs past the timeout is aborted, which stops its thread (Piscina
-// terminates the worker running an aborted task) and so is handled the same way.
+// terminates the worker running an aborted task) and so is handled the same way. Tasks wait
+// here, not in Piscina's queue, so that a task's clock starts when a thread takes it.
 import { Piscina } from 'piscina';
 import { builtFile } from '../paths.js';
 import type { PoolFactory, ResultOf, Task, WorkerPool } from '../protocol.js';
@@ -29,7 +30,12 @@ export function createPiscinaPool(options: PiscinaPoolOptions = {}): PoolFactory
     // events; the task that needed the thread rejects with its own error anyway.
     piscina.on('error', () => {});
     let destroyed: Promise<void> | null = null;
+    let running = 0;
+    const waiting: (() => void)[] = [];
     const run = async <T extends Task>(task: T): Promise<ResultOf<T>> => {
+      if (running >= size) await new Promise<void>((go) => waiting.push(go));
+      if (destroyed) throw new Error('the worker pool was destroyed');
+      running++;
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), taskTimeoutMs);
       try {
@@ -41,6 +47,8 @@ export function createPiscinaPool(options: PiscinaPoolOptions = {}): PoolFactory
         throw e;
       } finally {
         clearTimeout(timer);
+        running--;
+        waiting.shift()?.();
       }
     };
     const pool: WorkerPool = {
@@ -51,6 +59,7 @@ export function createPiscinaPool(options: PiscinaPoolOptions = {}): PoolFactory
       },
       destroy() {
         destroyed ??= piscina.destroy();
+        for (const go of waiting.splice(0)) go(); // they see `destroyed` and reject
         return destroyed;
       },
     };
