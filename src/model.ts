@@ -7,6 +7,7 @@
 // (small) filters to tfjs's HWIO on the fly; C5, whose 5x5 window covers all of S4, is a matrix
 // product with S4 flattened in PyTorch's CHW order, so its 48,000 weights are used as stored.
 import { tf } from './tf.js';
+import { conv2d, dense, rbf, softmaxCrossEntropy } from './ops/index.js';
 import { digitCentres } from './digits.js';
 import { INPUT_SIDE, NUM_CLASSES } from './data.js';
 import { Purpose, stream, uniform01 } from './rng.js';
@@ -124,91 +125,59 @@ export function initParam(spec: ModelSpec, index: number, seed: number, out: Flo
 export const F_A = 1.7159;
 export const F_S = 2 / 3;
 
-/** OIHW (PyTorch) -> HWIO (tfjs conv filter). */
-const hwio = (w: tf.Tensor) => tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D;
-
-/**
- * Valid 5x5 convolution, stride 1, plus bias: NHWC in, NHWC out. Not tf.fused.conv2d: its
- * gradient always computes the input gradient too, which C1 (whose input is the image) never needs.
- */
-const conv = (x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor) => tf.add(tf.conv2d(x, hwio(w), 1, 'valid'), b) as tf.Tensor4D;
-
-const pool = (x: tf.Tensor4D) => tf.avgPool(x, 2, 2, 'valid');
-
-/** scale (x[n, in] W[out, in]^T) + b[out]: the scale goes on the [n, out] product, not on W. */
-const dense = (x: tf.Tensor2D, w: tf.Tensor, scale: number, b: tf.Tensor): tf.Tensor2D =>
-  tf.add(tf.mul(tf.matMul(x, w as tf.Tensor2D, false, true), scale), b);
-
-/** [n, h, w, c] (NHWC) -> [n, c h w]: each sample's values in PyTorch's flattening order. */
-const flattenCHW = (x: tf.Tensor4D): tf.Tensor2D => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], -1]);
-
 export type Params = Readonly<Record<string, tf.Tensor>>;
 
 /**
  * x: [n, 32, 32, 1] -> scores [n, 10]. For lenet5 the scores are the RBF penalties
  * y_i = sum_j (f6_j - c_ij)^2 (lower is better); for lenet5-softmax, logits (higher is better).
  *
- * Each layer computes f(W x + b) = A tanh(S (W x + b)). The constants are folded into the
- * smaller tensors instead of the large activations: the layer keeps t = tanh(S (W x) + S b), and
- * the next layer, which sees A t (pooling and convolution are linear), multiplies its own W x by
- * A. C1 and C3 scale their few weights (150 and 2,400); C5, F6 and the output scale their
- * [n, out] products, which at a worker's micro-batch sizes are smaller than C5's and F6's weights
- * (48,000 and 10,080; the output layer does the same for uniformity). The function is the paper's
- * (test/gradients.test.ts checks it against a direct float64 implementation).
+ * Each layer computes f(W x + b) = A tanh(S (W x + b)), one layer op each (src/ops/). The
+ * constants ride on the ops' scalars instead of on tensors: a layer keeps t = tanh(S (W x) + S b),
+ * and the next layer, which sees A t (pooling and convolution are linear), scales its own W x by
+ * A S. C5 is the paper's convolution (5x5 over a 5x5 input: a dense layer over S4, read in the
+ * checkpoint's OIHW order). The function is the paper's (test/gradients.test.ts checks it
+ * against a direct float64 implementation).
  */
 export function forward(spec: ModelSpec, p: Params, x: tf.Tensor4D): tf.Tensor2D {
   if (x.shape[1] !== INPUT_SIDE || x.shape[2] !== INPUT_SIDE || x.shape[3] !== 1) {
     throw new Error(`input must be [n, ${INPUT_SIDE}, ${INPUT_SIDE}, 1], got [${x.shape.join(', ')}]`);
   }
   const AS = F_A * F_S;
-  const c3Gate = spec.name === 'lenet5' ? tf.mul(tf.reshape(p['c3.mask'], [16, 6, 1, 1]), AS) : AS;
-  const bias = (name: string) => tf.mul(p[name], F_S);
-  const c1 = tf.tanh(conv(x, tf.mul(p['c1.weight'], F_S), bias('c1.bias'))); //               [n, 28, 28, 6]
-  const s2 = pool(c1); //                                                                   [n, 14, 14, 6]
-  const c3 = tf.tanh(conv(s2, tf.mul(p['c3.weight'], c3Gate), bias('c3.bias'))); //           [n, 10, 10, 16]
-  const s4 = pool(c3); //                                                                   [n, 5, 5, 16]
-  const c5 = tf.tanh(dense(flattenCHW(s4), tf.reshape(p['c5.weight'], [120, 400]), AS, bias('c5.bias'))); // [n, 120]
-  const f6 = tf.tanh(dense(c5, p['f6.weight'], AS, bias('f6.bias'))); //                      [n, 84]
-  if (spec.name === 'lenet5-softmax') return dense(f6, p['out.weight'], F_A, p['out.bias']); // [n, 10]
-  // sum_j (x_j - c_ij)^2 = |x|^2 - 2 x.c_i + |c_i|^2 with x = A f6: [n, 1] + [n, 10] + [1, 10]
-  const c = p['rbf.centers'] as tf.Tensor2D;
-  const out = tf.mul(f6, F_A) as tf.Tensor2D;
-  const xx = tf.sum(tf.square(out), 1, true);
-  const cc = tf.reshape(tf.sum(tf.square(c), 1), [1, NUM_CLASSES]);
-  return tf.add(tf.add(xx, cc), tf.mul(tf.matMul(out, c, false, true), -2)) as tf.Tensor2D;
+  const layer = (alpha: number) => ({ alpha, beta: F_S, activation: 'tanh' as const });
+  const w = (name: string) => p[name] as tf.Tensor4D;
+  const b = (name: string) => p[name] as tf.Tensor1D;
+  const mask = spec.name === 'lenet5' ? p['c3.mask'].dataSync() : null;
+  const c1 = conv2d(x, w('c1.weight'), b('c1.bias'), { ...layer(F_S), inputGrad: false }); //  [n, 28, 28, 6]
+  const s2 = tf.avgPool(c1, 2, 2, 'valid'); //                                                    [n, 14, 14, 6]
+  const c3 = conv2d(s2, w('c3.weight'), b('c3.bias'), { ...layer(AS), mask }); //            [n, 10, 10, 16]
+  const s4 = tf.avgPool(c3, 2, 2, 'valid'); //                                                    [n, 5, 5, 16]
+  const c5 = conv2d(s4, w('c5.weight'), b('c5.bias'), layer(AS)); //                        [n, 1, 1, 120]
+  const f6 = dense(c5, p['f6.weight'] as tf.Tensor2D, b('f6.bias'), layer(AS)); //          [n, 84]
+  if (spec.name === 'lenet5-softmax') return dense(f6, p['out.weight'] as tf.Tensor2D, b('out.bias'), { alpha: F_A }); // [n, 10]
+  return rbf(f6, p['rbf.centers'] as tf.Tensor2D, { alpha: F_A }); //                             [n, 10]
 }
 
 /**
- * Per-sample loss [n] from scores [n, 10] and one-hot targets [n, 10].
- * lenet5 (the paper's eq. 9): y_label + log(exp(-j) + sum_i exp(-y_i)).
- * lenet5-softmax: cross-entropy, logsumexp(z) - z_label.
+ * The loss from scores [n, 10] and one-hot targets [n, 10], per sample ([n]) or its mean.
+ * lenet5 (the paper's eq. 9): y_label + log(exp(-j) + sum_i exp(-y_i)): a softmax cross-entropy
+ * over -y with an extra "none of these" logit -j. lenet5-softmax: cross-entropy over the logits.
  */
-export function sampleLoss(spec: ModelSpec, scores: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Tensor1D {
-  const picked = tf.sum(tf.mul(scores, oneHot), 1);
-  if (spec.name === 'lenet5-softmax') return tf.sub(tf.logSumExp(scores, 1), picked) as tf.Tensor1D;
-  // log(e^-j + sum_i e^-y_i) = L + log(1 + e^(-j - L)) with L = logsumexp(-y): stable, and no
-  // concatenated [n, 11] tensor.
-  const L = tf.logSumExp(tf.neg(scores), 1);
-  return tf.add(tf.add(picked, L), tf.softplus(tf.sub(-spec.j!, L))) as tf.Tensor1D;
+export function loss(spec: ModelSpec, scores: tf.Tensor2D, oneHot: tf.Tensor2D, reduction: 'mean' | 'none'): tf.Tensor {
+  const rbfHead = spec.name === 'lenet5';
+  return softmaxCrossEntropy(scores, oneHot, { scale: rbfHead ? -1 : 1, reject: rbfHead ? -spec.j! : null, reduction });
 }
 
 /**
- * One sample's posterior from its scores [10]. lenet5 (LeCun et al. 1998, the loss of eq. 9 read
- * as a posterior): P(i) = exp(-y_i) / (exp(-j) + sum_k exp(-y_k)) for the RBF penalties y, and
- * `none`, the mass exp(-j) / (...) of "none of these", takes what no digit explains; an image far
- * from every digit's centre scores P(none) near 1. lenet5-softmax: the softmax of the logits, none 0.
- */
-/**
- * Above this P(none), no digit is recognised. A perfect match (penalty 0) gets at most
- * 1 / (1 + exp(-j)), ~52% at j = 0.1, so "none" near half is a clean digit; 0.9 means the best
- * penalty exceeds j + ln 9 (~2.3 at j = 0.1), while clean test digits score ~0.1-0.2.
+ * At or above this P(none) a prediction is marked unsure. A perfect match (penalty 0) gets at
+ * most 1 / (1 + exp(-j)), ~52% at j = 0.1, so "none" near half is normal for a clean digit; 0.9
+ * means the best penalty is above j + ln 9 (~2.3 at j = 0.1): far from every digit's centre.
  */
 export const UNRECOGNISED = 0.9;
 
 export function posterior(spec: ModelSpec, scores: ArrayLike<number>): { probabilities: number[]; none: number } {
-  const rbf = spec.name === 'lenet5';
-  const z = Array.from({ length: NUM_CLASSES }, (_, i) => (rbf ? -scores[i] : scores[i]));
-  const reject = rbf ? -(spec.j ?? DEFAULT_J) : -Infinity;
+  const rbfHead = spec.name === 'lenet5';
+  const z = Array.from({ length: NUM_CLASSES }, (_, i) => (rbfHead ? -scores[i] : scores[i]));
+  const reject = rbfHead ? -(spec.j ?? DEFAULT_J) : -Infinity;
   const m = Math.max(reject, ...z);
   const e = z.map((v) => Math.exp(v - m));
   const eNone = Math.exp(reject - m);

@@ -23,6 +23,8 @@ export interface StepProfile {
   readonly batch: number;
   /** Median wall time of one step (forward + backward), with profiling overhead. */
   readonly stepMs: number;
+  /** tfjs kernel calls in one step (forward + backward), all kernels: each costs engine work. */
+  readonly kernelCalls: number;
   readonly byKernel: readonly KernelProfile[];
 }
 
@@ -78,6 +80,7 @@ export async function profileStep(model: ModelName, kernels: KernelSet, ds: Data
     kernels,
     batch,
     stepMs: median(steps),
+    kernelCalls: rows.reduce((a, r) => a + r.calls, 0),
     byKernel: rows.map((r) => ({ ...r, share: r.ms / total })).sort((a, b) => b.ms - a.ms),
   };
 }

@@ -7,8 +7,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { registerFastBackend } from './kernels/backend.js';
+import { registerLayerOps } from './ops/index.js';
 
 export { tf };
+
+registerLayerOps();
 
 /**
  * Which kernels compute the ops: `fast` (this project's kernels, WebAssembly SIMD, registered as

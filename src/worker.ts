@@ -4,7 +4,7 @@
 import { tf, useKernels } from './tf.js';
 import { fillInputs, fillOneHot, IMAGE_SIDE, INPUT_SIDE, NUM_CLASSES, type Dataset } from './data.js';
 import { distortInto, distortionFor, type AugmentOptions } from './augment.js';
-import { createModel, forward, predictions, sampleLoss, type ModelSpec, type Params } from './model.js';
+import { createModel, forward, loss, predictions, type ModelSpec, type Params } from './model.js';
 import { ParamStore } from './params.js';
 import type { EvaluateResult, GradientResult, PredictResult, Result, Task, WorkerInit } from './protocol.js';
 
@@ -34,7 +34,7 @@ export function computeGradient(spec: ModelSpec, store: ParamStore, x: tf.Tensor
     const names = store.layout.tensors.filter((t) => t.trainable).map((t) => t.name);
     const lossOf = (...trainable: tf.Tensor[]) => {
       const p: Params = { ...all, ...Object.fromEntries(names.map((n, i) => [n, trainable[i]])) };
-      return tf.mean(sampleLoss(spec, forward(spec, p, x), oneHot)) as tf.Scalar;
+      return loss(spec, forward(spec, p, x), oneHot, 'mean') as tf.Scalar;
     };
     const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => all[n]));
     out.fill(0);
@@ -97,7 +97,7 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
     try {
       return tf.tidy(() => {
         const scores = forward(spec, paramTensors(store), x);
-        return { scores: scores.dataSync() as Float32Array, losses: sampleLoss(spec, scores, y).dataSync() as Float32Array };
+        return { scores: scores.dataSync() as Float32Array, losses: loss(spec, scores, y, 'none').dataSync() as Float32Array };
       });
     } finally {
       x.dispose();

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { tf, useKernels, KERNEL_SETS } from '../src/tf.js';
 import { loadMnist } from '../src/mnist-files.js';
-import { forward, MODEL_NAMES, sampleLoss, type ModelSpec } from '../src/model.js';
+import { forward, loss, MODEL_NAMES, type ModelSpec } from '../src/model.js';
 import type { ParamStore } from '../src/params.js';
 import { computeGradient } from '../src/worker.js';
 import { Coordinator } from '../src/coordinator.js';
@@ -19,7 +19,7 @@ function lossAt(spec: ModelSpec, store: ParamStore, x: tf.Tensor4D, y: tf.Tensor
   return tf.tidy(() => {
     const p: Record<string, tf.Tensor> = {};
     for (const t of store.layout.tensors) p[t.name] = tf.tensor(store.view(store.weights, t.name).slice(), [...t.shape]);
-    return tf.mean(sampleLoss(spec, forward(spec, p, x), y)).dataSync()[0];
+    return loss(spec, forward(spec, p, x), y, 'mean').dataSync()[0];
   });
 }
 

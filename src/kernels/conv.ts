@@ -13,10 +13,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Arena, kernels } from './wasm.js';
 import { output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
 
-type Conv2DAttrs = { strides: number | [number, number]; pad: unknown; dataFormat: string; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+export type Conv2DAttrs = { strides: number | [number, number]; pad: unknown; dataFormat: string; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
 
 /** The sizes of a convolution this file handles (stride 1, no padding, no dilation), or null. */
-interface Geometry {
+export interface Geometry {
   n: number; h: number; w: number; c: number; kh: number; kw: number; o: number;
   P: number; // output pixels n oh ow
   K: number; // patch length kh kw c
@@ -25,7 +25,7 @@ interface Geometry {
   directFilter: boolean; // ...and a filter at most 5 wide, for conv1Filter's five sums
 }
 
-function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): Geometry | null {
+export function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): Geometry | null {
   if (attrs.dataFormat !== 'NHWC') return null;
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
@@ -86,14 +86,10 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const wk = kernels();
   if (g.directFilter) {
     // With kw < 5 conv1Filter reads up to 4 floats past the end of x (for sums it drops): slack.
-    const xv = values(args, x);
-    const xp = arena.alloc(xv.length + 4);
+    const xp = arena.putWithSlack(values(args, x), 4);
     const dyp = arena.put(values(args, dy));
     const planar = arena.alloc(P * o);
     const dwp = arena.alloc(K * o);
-    const xs = arena.f32(xp, xv.length + 4);
-    xs.set(xv);
-    xs.fill(0, xv.length);
     wk.interleave(planar, P, o, dyp, 1);
     wk.conv1Filter(xp, n, h, w, planar, kh, kw, o, dwp);
     return output(args, attrs.filterShape, arena.take(dwp, K, o, o));

@@ -1,6 +1,8 @@
 // The kernels this project overrides on its `fast` backend, and their one-time set-up.
 import { CONV_KERNELS } from './conv.js';
 import { ELEMENTWISE_KERNELS } from './elementwise.js';
+import { LAYER_CONV2D_KERNELS } from './layer-conv2d.js';
+import { LAYER_DENSE_KERNELS } from './layer-dense.js';
 import { MATMUL_KERNELS } from './matmul.js';
 import { POOL_KERNELS } from './pool.js';
 import { REDUCE_KERNELS } from './reduce.js';
@@ -13,6 +15,8 @@ export const FAST_KERNELS: readonly FastKernel[] = [
   ...POOL_KERNELS,
   ...ELEMENTWISE_KERNELS,
   ...REDUCE_KERNELS,
+  ...LAYER_CONV2D_KERNELS,
+  ...LAYER_DENSE_KERNELS,
 ];
 
 export const initFastKernels = initWasm;

@@ -13,6 +13,8 @@ export interface KernelExports {
   im2col(x: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, cols: number, ldk: number): void;
   col2im(cols: number, ldk: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, dx: number): void;
   tanh(x: number, y: number, n: number): void;
+  biasAct(y: number, n: number, b: number, period: number, alpha: number, act: number): void;
+  actGrad(dy: number, y: number, out: number, n: number, act: number): void;
   conv1Planar(x: number, n: number, h: number, w: number, f: number, kh: number, kw: number, o: number, planar: number): void;
   interleave(planar: number, P: number, o: number, nhwc: number, toPlanar: number): void;
   conv1Filter(x: number, n: number, h: number, w: number, dy: number, kh: number, kw: number, o: number, dw: number): void;
@@ -91,6 +93,15 @@ export class Arena {
   put(data: Float32Array): number {
     const ptr = this.alloc(data.length);
     this.f32(ptr, data.length).set(data);
+    return ptr;
+  }
+
+  /** Copies `data` in followed by `slack` zero floats (for kernels that read a little past the end). */
+  putWithSlack(data: Float32Array, slack: number): number {
+    const ptr = this.alloc(data.length + slack);
+    const dst = this.f32(ptr, data.length + slack);
+    dst.set(data);
+    dst.fill(0, data.length);
     return ptr;
   }
 

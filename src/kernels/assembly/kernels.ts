@@ -187,37 +187,76 @@ export function col2im(cols: usize, ldk: i32, n: i32, h: i32, w: i32, ch: i32, k
 // NaN and -0 rules cost several); k is rounded by adding 1.5 2^23 (ties to even, as `nearest`),
 // which also leaves k + 0x400000 in the sum's mantissa bits, so ((bits + 127) << 23) is 2^k.
 
-export function tanh(x: usize, y: usize, n: i32): void {
+// @ts-ignore: decorator
+@inline function tanh4(v: v128): v128 {
   const one = f32x4.splat(1);
-  const two = f32x4.splat(2);
-  const cap = f32x4.splat(9);
-  const log2e = f32x4.splat(1.4426950408889634);
-  const ln2hi = f32x4.splat(0.693145751953125);
-  const ln2lo = f32x4.splat(1.428606765330187e-6);
-  const c2 = f32x4.splat(1.0 / 2), c3 = f32x4.splat(1.0 / 6), c4 = f32x4.splat(1.0 / 24);
-  const c5 = f32x4.splat(1.0 / 120), c6 = f32x4.splat(1.0 / 720), c7 = f32x4.splat(1.0 / 5040);
-  const signMask = i32x4.splat(0x80000000);
-  const bias = i32x4.splat(127);
+  const a = f32x4.pmin(f32x4.abs(v), f32x4.splat(9));
+  const t2 = f32x4.add(a, a);
   const round = f32x4.splat(12582912); // 1.5 2^23
+  const kr = f32x4.add(f32x4.mul(t2, f32x4.splat(1.4426950408889634)), round);
+  const k = f32x4.sub(kr, round);
+  const r = f32x4.sub(f32x4.sub(t2, f32x4.mul(k, f32x4.splat(0.693145751953125))), f32x4.mul(k, f32x4.splat(1.428606765330187e-6)));
+  let p = f32x4.add(f32x4.splat(1.0 / 720), f32x4.mul(r, f32x4.splat(1.0 / 5040)));
+  p = f32x4.add(f32x4.splat(1.0 / 120), f32x4.mul(r, p));
+  p = f32x4.add(f32x4.splat(1.0 / 24), f32x4.mul(r, p));
+  p = f32x4.add(f32x4.splat(1.0 / 6), f32x4.mul(r, p));
+  p = f32x4.add(f32x4.splat(1.0 / 2), f32x4.mul(r, p));
+  p = f32x4.add(one, f32x4.mul(r, p));
+  const q = f32x4.mul(r, p); // e^r - 1
+  const s = i32x4.shl(i32x4.add(kr, i32x4.splat(127)), 23); // 2^k as float bits
+  const em1 = f32x4.add(f32x4.mul(s, q), f32x4.sub(s, one));
+  const t = f32x4.div(em1, f32x4.add(em1, f32x4.splat(2)));
+  return v128.or(t, v128.and(v, i32x4.splat(0x80000000)));
+}
+
+export function tanh(x: usize, y: usize, n: i32): void {
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
-    const v = v128.load(x + o);
-    const a = f32x4.pmin(f32x4.abs(v), cap);
-    const t2 = f32x4.add(a, a);
-    const kr = f32x4.add(f32x4.mul(t2, log2e), round);
-    const k = f32x4.sub(kr, round);
-    const r = f32x4.sub(f32x4.sub(t2, f32x4.mul(k, ln2hi)), f32x4.mul(k, ln2lo));
-    let p = f32x4.add(c6, f32x4.mul(r, c7));
-    p = f32x4.add(c5, f32x4.mul(r, p));
-    p = f32x4.add(c4, f32x4.mul(r, p));
-    p = f32x4.add(c3, f32x4.mul(r, p));
-    p = f32x4.add(c2, f32x4.mul(r, p));
-    p = f32x4.add(one, f32x4.mul(r, p));
-    const q = f32x4.mul(r, p); // e^r - 1
-    const s = i32x4.shl(i32x4.add(kr, bias), 23); // 2^k as float bits
-    const em1 = f32x4.add(f32x4.mul(s, q), f32x4.sub(s, one));
-    const t = f32x4.div(em1, f32x4.add(em1, two));
-    v128.store(y + o, v128.or(t, v128.and(v, signMask)));
+    v128.store(y + o, tanh4(v128.load(x + o)));
+  }
+}
+
+// ---- the epilogue and its gradient of the layer ops (src/ops/) ----------------------------------
+// Activations by code: 0 linear, 1 tanh, 2 relu, 3 sigmoid (= (1 + tanh(z / 2)) / 2).
+
+/**
+ * In place, y[i] = act(alpha y[i] + b[i mod period]) for i < n: the bias (already scaled) and
+ * activation of a layer after its matrix product. n and period are multiples of 4.
+ */
+export function biasAct(y: usize, n: i32, b: usize, period: i32, alpha: f32, act: i32): void {
+  const al = f32x4.splat(alpha);
+  const half = f32x4.splat(0.5);
+  const zero = f32x4.splat(0);
+  let j = 0;
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const z = f32x4.add(f32x4.mul(al, v128.load(y + o)), v128.load(b + (<usize>j << 2)));
+    let v = z;
+    if (act == 1) v = tanh4(z);
+    else if (act == 2) v = f32x4.max(z, zero);
+    else if (act == 3) v = f32x4.add(half, f32x4.mul(half, tanh4(f32x4.mul(z, half))));
+    v128.store(y + o, v);
+    j += 4;
+    if (j == period) j = 0;
+  }
+}
+
+/**
+ * out = dy act'(z) computed from the activation's output y, i < n (a multiple of 4): tanh
+ * (1 - y y) dy (rounded as tanhGrad), relu dy where y > 0, sigmoid y (1 - y) dy, linear dy.
+ */
+export function actGrad(dy: usize, y: usize, out: usize, n: i32, act: i32): void {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const t = v128.load(y + o);
+    const g = v128.load(dy + o);
+    let v = g;
+    if (act == 1) v = f32x4.mul(f32x4.sub(one, f32x4.mul(t, t)), g);
+    else if (act == 2) v = v128.and(g, f32x4.gt(t, zero));
+    else if (act == 3) v = f32x4.mul(f32x4.mul(t, f32x4.sub(one, t)), g);
+    v128.store(out + o, v);
   }
 }
 

@@ -1,0 +1,122 @@
+// The conv2d layer op (src/ops/conv2d.ts) on the WebAssembly kernels: the product as the stock
+// Conv2D kernels here do it (im2col + GEMM, or the direct one-channel kernels for C1), with the
+// scaling, bias and activation applied in one pass over the product's output (biasAct), and
+// the backward pass reading the activation's slope from the saved output (actGrad).
+//
+// With P = n oh ow output pixels, K = kh kw c, O output channels, W the HWIO filter as [K, O]:
+//   forward   y[P, O]  = act(alpha cols[P, K] W[K, O] + beta b)
+//   backward  g[P, O]  = dy act'(y);  db = beta sum_P g;  dW = alpha cols^T g;  dx = col2im(alpha g W^T)
+import * as tf from '@tensorflow/tfjs-core';
+import { activationCode } from '../ops/activation.js';
+import { hwioOf, LAYER_CONV2D, LAYER_CONV2D_GRAD, oihwOf, type Conv2dAttrs } from '../ops/conv2d.js';
+import { geometry } from './conv.js';
+import { output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+import { Arena, kernels } from './wasm.js';
+
+const VALID = { strides: 1, pad: 'valid', dataFormat: 'NHWC' };
+
+/** The bias, scaled by beta, repeated to `period` floats (a multiple of 4) for biasAct, zero past o. */
+function biasRow(arena: Arena, b: Float32Array | null, beta: number, o: number, ld: number, period: number): number {
+  const bp = arena.alloc(period);
+  const row = arena.f32(bp, period);
+  row.fill(0);
+  if (b) for (let r = 0; r < period / ld; r++) for (let k = 0; k < o; k++) row[r * ld + k] = beta * b[k];
+  return bp;
+}
+
+function forward(args: KernelArgs): tf.TensorInfo {
+  const { x, filter, bias } = args.inputs;
+  const a = args.attrs as unknown as Conv2dAttrs;
+  const [o, c, kh, kw] = filter.shape;
+  const g = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], VALID);
+  if (!g) return stock(LAYER_CONV2D, args) as tf.TensorInfo;
+  const { n, h, w, P, K } = g;
+  const hwio = hwioOf(values(args, filter), filter.shape, a.mask); // [K, O]
+  const b = bias ? values(args, bias) : null;
+  const arena = new Arena();
+  const wk = kernels();
+  const xp = arena.put(values(args, x));
+  let yp: number;
+  let ld: number;
+  if (g.direct) {
+    ld = o;
+    const fp = arena.put(hwio);
+    const planar = arena.alloc(P * o);
+    yp = arena.alloc(P * o);
+    wk.conv1Planar(xp, n, h, w, fp, kh, kw, o, planar);
+    wk.interleave(planar, P, o, yp, 0);
+  } else {
+    ld = roundUp4(o);
+    const cols = arena.alloc(P * K);
+    const wp = arena.putRows(hwio, K, o, ld);
+    yp = arena.alloc(P * ld);
+    wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
+    wk.gemm(P, ld, K, cols, K, 1, wp, ld, yp, ld);
+  }
+  // One bias row of period floats covers whole rows: ld when ld is a multiple of 4, else 4 ld.
+  const period = ld % 4 === 0 ? ld : 4 * ld;
+  const bp = biasRow(arena, b, a.beta, o, ld, period);
+  wk.biasAct(yp, roundUp4(P * ld), bp, period, a.alpha, activationCode(a.activation));
+  return output(args, g.outShape, arena.take(yp, P, o, ld));
+}
+
+/** Inputs dy, x, filter, y; outputs [dx ([0] without inputGrad), dw, db]. */
+function backward(args: KernelArgs): tf.TensorInfo[] {
+  const { dy, x, filter, y } = args.inputs;
+  const a = args.attrs as unknown as Conv2dAttrs;
+  const [o, c, kh, kw] = filter.shape;
+  const geo = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], VALID);
+  if (!geo) return stock(LAYER_CONV2D_GRAD, args) as tf.TensorInfo[];
+  const { n, h, w, P, K } = geo;
+  // g = dy act'(y), [P, ld]: unpadded for the direct filter kernel, else padded to a multiple of
+  // 4 columns for the GEMM (zero past o: dy is zero there).
+  const ld = geo.directFilter ? o : roundUp4(o);
+  const arena = new Arena();
+  const wk = kernels();
+  const dyp = arena.putRows(values(args, dy), P, o, ld);
+  const ypp = arena.putRows(values(args, y), P, o, ld);
+  const gp = arena.alloc(P * ld);
+  wk.actGrad(dyp, ypp, gp, roundUp4(P * ld), activationCode(a.activation));
+  const dbp = arena.alloc(ld);
+  wk.sumRows(gp, P, ld, arena.alloc(2 * ld) /* float64 accumulators */, dbp);
+  const dwp = arena.alloc(K * ld);
+  const xv = values(args, x);
+  if (geo.directFilter) {
+    // conv1Filter takes g channel-planar and reads up to 4 floats past x: slack.
+    const xp = arena.putWithSlack(xv, 4);
+    const planar = arena.alloc(P * o);
+    wk.interleave(planar, P, o, gp, 1);
+    wk.conv1Filter(xp, n, h, w, planar, kh, kw, o, dwp);
+  } else {
+    const xp = arena.put(xv);
+    const cols = arena.alloc(P * K);
+    wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
+    wk.gemm(K, ld, P, cols, 1, K, gp, ld, dwp, ld); // cols^T g
+  }
+  let dxp = 0;
+  const kPad = roundUp4(K);
+  if (a.inputGrad) {
+    const wtp = arena.alloc(o * kPad);
+    const dcols = arena.alloc(P * kPad);
+    dxp = arena.alloc(n * h * w * c);
+    const Wt = arena.f32(wtp, o * kPad);
+    Wt.fill(0);
+    transposeInto(hwioOf(values(args, filter), filter.shape, a.mask, a.alpha), K, o, Wt, kPad); // alpha W^T [O, kPad]
+    wk.gemm(P, kPad, o, gp, ld, 1, wtp, kPad, dcols, kPad);
+    wk.col2im(dcols, kPad, n, h, w, c, kh, kw, dxp);
+  }
+  // Read out only now: an allocation may grow the memory, which detaches earlier views.
+  const dwKO = arena.take(dwp, K, o, ld);
+  const db = arena.f32(dbp, o);
+  const dx = a.inputGrad ? output(args, x.shape, arena.take(dxp, 1, n * h * w * c, n * h * w * c)) : output(args, [0], new Float32Array(0));
+  return [
+    dx,
+    output(args, filter.shape, oihwOf(dwKO, filter.shape, a.mask, a.alpha)),
+    output(args, [o], Float32Array.from(db, (v) => a.beta * v)),
+  ];
+}
+
+export const LAYER_CONV2D_KERNELS: FastKernel[] = [
+  { kernelName: LAYER_CONV2D, kernelFunc: forward },
+  { kernelName: LAYER_CONV2D_GRAD, kernelFunc: backward },
+];

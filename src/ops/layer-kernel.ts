@@ -1,0 +1,55 @@
+// What the layer ops' portable kernels share: reading the cpu backend's tensors, and the
+// gradient registration of a layer (x, weight, bias -> y) whose backward kernel takes dy, x, the
+// weight and the saved output y, and returns [dx, dweight, dbias] in one call.
+import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { checkActivation, type Activation } from './activation.js';
+
+/** What a layer does after its product: y = act(alpha (product) + beta b). */
+export interface LayerOptions {
+  /** Scales the product before the bias. Default 1. */
+  alpha?: number;
+  /** Scales the bias. Default 1. */
+  beta?: number;
+  /** Default 'linear'. */
+  activation?: Activation;
+  /** Whether x needs a gradient: false for a first layer (its input is the data) saves that work. Default true. */
+  inputGrad?: boolean;
+}
+
+/** The kernels' attributes: every option filled in. */
+export interface LayerAttrs {
+  alpha: number;
+  beta: number;
+  activation: Activation;
+  inputGrad: boolean;
+  [key: string]: unknown;
+}
+
+export function layerAttrs(o: LayerOptions, op: string): LayerAttrs {
+  return { alpha: o.alpha ?? 1, beta: o.beta ?? 1, activation: checkActivation(o.activation ?? 'linear', op), inputGrad: o.inputGrad ?? true };
+}
+
+export type Args = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
+export const cpuOf = (args: Args) => args.backend as MathBackendCPU;
+export const vals = (args: Args, t: tf.TensorInfo) => cpuOf(args).data.get(t.dataId).values as Float32Array;
+
+export function layerGradient(op: string, kernelName: string, gradKernel: string, weight: string): tf.GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x', weight],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, w, y] = saved;
+      const [dx, dw, db] = tf.engine().runKernel(gradKernel, { dy: dy as tf.Tensor, x, [weight]: w, y }, attrs) as tf.Tensor[];
+      return {
+        x: () => {
+          if (!(attrs as { inputGrad?: boolean }).inputGrad) throw new Error(`${op}: the input needs a gradient, but the op was called with inputGrad: false`);
+          return dx;
+        },
+        [weight]: () => dw,
+        bias: () => db,
+      };
+    },
+  };
+}

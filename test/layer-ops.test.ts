@@ -1,0 +1,142 @@
+// The layer ops (src/ops/): each against the same function composed of stock tfjs ops on the
+// stock cpu backend, forward and gradients (through tfjs's autodiff), on random inputs over a
+// spread of shapes, for both the portable kernels (`stock`) and the WebAssembly ones (`fast`).
+import { describe, expect, test } from 'vitest';
+import { tf, useKernels, type KernelSet } from '../src/tf.js';
+import { conv2d, dense, rbf, softmaxCrossEntropy, type Activation } from '../src/ops/index.js';
+import { stream, uniform01 } from '../src/rng.js';
+import { profileStep } from '../src/profile.js';
+import { loadMnist } from '../src/mnist-files.js';
+
+const rng = stream(42, 7);
+const rand = (shape: number[], scale = 1) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (2 * uniform01(rng) - 1) * scale), shape);
+
+const act = (a: Activation, z: tf.Tensor) => (a === 'tanh' ? tf.tanh(z) : a === 'relu' ? tf.relu(z) : a === 'sigmoid' ? tf.sigmoid(z) : z);
+
+/** Largest |a - b| relative to b's largest entry (or 1). */
+function relErr(a: tf.Tensor, b: tf.Tensor): number {
+  const [av, bv] = [a.dataSync(), b.dataSync()];
+  expect(a.shape).toEqual(b.shape);
+  let worst = 0;
+  let scale = 1e-30;
+  for (let i = 0; i < bv.length; i++) {
+    worst = Math.max(worst, Math.abs(av[i] - bv[i]));
+    scale = Math.max(scale, Math.abs(bv[i]));
+  }
+  return worst / scale;
+}
+
+/** f's value and its gradients for the loss sum(f(...) dy), on a kernel set (null: the composition on stock cpu). */
+async function valueAndGrads(kernels: KernelSet, f: (...t: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], dy: tf.Tensor) {
+  await useKernels(kernels);
+  const y = f(...inputs);
+  const grads = tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(f(...t), dy)))(inputs);
+  return { y, grads };
+}
+
+async function compare(op: (...t: tf.Tensor[]) => tf.Tensor, reference: (...t: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], tol = 2e-5) {
+  const probe = (await valueAndGrads('stock', reference, inputs, tf.tensor(0))).y;
+  const dy = rand(probe.shape);
+  const ref = await valueAndGrads('stock', reference, inputs, dy);
+  for (const kernels of ['stock', 'fast'] as const) {
+    const got = await valueAndGrads(kernels, op, inputs, dy);
+    expect(relErr(got.y, ref.y), `${kernels} forward`).toBeLessThan(tol);
+    got.grads.forEach((g, i) => expect(relErr(g, ref.grads[i]), `${kernels} gradient ${i}`).toBeLessThan(tol));
+  }
+}
+
+describe('conv2d', () => {
+  // [n, h, w, c, o, k]: one input channel with and without the direct kernels' row width, odd sizes, 1 and many channels, a 1x1 output.
+  const shapes = [
+    [2, 32, 32, 1, 6, 5], [3, 9, 11, 1, 5, 3], [2, 14, 14, 6, 16, 5], [1, 7, 5, 3, 1, 3], [4, 5, 5, 16, 7, 5], [2, 6, 6, 2, 3, 1],
+  ];
+  test.each(shapes.flatMap((s) => (['linear', 'tanh', 'relu', 'sigmoid'] as const).map((a) => [s, a] as const)))('%j %s, against tf.conv2d + bias + activation', async ([n, h, w, c, o, k], activation) => {
+    const [alpha, beta] = [0.7, 1.3];
+    const inputs = [rand([n, h, w, c]), rand([o, c, k, k], 0.5), rand([o], 0.5)];
+    const mask = Array.from({ length: o * c }, (_, i) => (i % 3 === 1 ? 0 : 1));
+    const reference = (x: tf.Tensor, wt: tf.Tensor, b: tf.Tensor) => {
+      const masked = tf.mul(wt, tf.reshape(tf.tensor(mask), [o, c, 1, 1]));
+      const z = tf.conv2d(x as tf.Tensor4D, tf.transpose(masked, [2, 3, 1, 0]) as tf.Tensor4D, 1, 'valid');
+      return act(activation, tf.add(tf.mul(z, alpha), tf.mul(b, beta)));
+    };
+    const op = (x: tf.Tensor, wt: tf.Tensor, b: tf.Tensor) => conv2d(x as tf.Tensor4D, wt as tf.Tensor4D, b as tf.Tensor1D, { alpha, beta, activation, mask });
+    await compare(op, reference, inputs);
+  });
+
+  test('without a bias, and with inputGrad: false (the input gradient is then refused)', async () => {
+    const inputs = [rand([2, 8, 8, 1]), rand([4, 1, 5, 5])];
+    await compare(
+      (x, wt) => conv2d(x as tf.Tensor4D, wt as tf.Tensor4D, null, { activation: 'tanh' }),
+      (x, wt) => tf.tanh(tf.conv2d(x as tf.Tensor4D, tf.transpose(wt, [2, 3, 1, 0]) as tf.Tensor4D, 1, 'valid')),
+      inputs,
+    );
+    const [x, wt] = inputs;
+    const onlyW = tf.grad((v: tf.Tensor) => tf.sum(conv2d(x as tf.Tensor4D, v as tf.Tensor4D, null, { inputGrad: false })))(wt);
+    expect(onlyW.shape).toEqual(wt.shape);
+    expect(() => tf.grad((v: tf.Tensor) => tf.sum(conv2d(v as tf.Tensor4D, wt as tf.Tensor4D, null, { inputGrad: false })))(x)).toThrow(/inputGrad: false/);
+  });
+
+  test('bad shapes and options are refused with what to change', () => {
+    const x = rand([1, 6, 6, 2]);
+    expect(() => conv2d(x as tf.Tensor4D, rand([3, 4, 3, 3]) as tf.Tensor4D, null)).toThrow(/conv2d: x has 2 channels, w expects 4/);
+    expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 7, 7]) as tf.Tensor4D, null)).toThrow(/a 7x7 filter does not fit in a 6x6 input/);
+    expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 3, 3]) as tf.Tensor4D, rand([2]) as tf.Tensor1D)).toThrow(/b must be \[3\]/);
+    expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 3, 3]) as tf.Tensor4D, null, { activation: 'gelu' as Activation })).toThrow(/activation must be one of linear, tanh, relu, sigmoid/);
+    expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 3, 3]) as tf.Tensor4D, null, { mask: [1, 0] })).toThrow(/mask must have o x c = 6 entries/);
+  });
+});
+
+describe('dense', () => {
+  const shapes = [[32, 120, 84], [5, 84, 10], [3, 7, 1], [1, 1, 5], [6, 400, 120]];
+  test.each(shapes.flatMap((s) => (['linear', 'tanh', 'relu', 'sigmoid'] as const).map((a) => [s, a] as const)))('%j %s, against tf.matMul + bias + activation', async ([n, inn, out], activation) => {
+    const [alpha, beta] = [1.1, 0.6];
+    const inputs = [rand([n, inn]), rand([out, inn], 0.3), rand([out])];
+    await compare(
+      (x, wt, b) => dense(x, wt as tf.Tensor2D, b as tf.Tensor1D, { alpha, beta, activation }),
+      (x, wt, b) => act(activation, tf.add(tf.mul(tf.matMul(x as tf.Tensor2D, wt as tf.Tensor2D, false, true), alpha), tf.mul(b, beta))),
+      inputs,
+    );
+  });
+
+  test('takes [n, 1, 1, k] (a convolution output) as [n, k]', async () => {
+    const inputs = [rand([3, 1, 1, 12]), rand([5, 12])];
+    await compare((x, wt) => dense(x, wt as tf.Tensor2D, null), (x, wt) => tf.matMul(tf.reshape(x, [3, 12]) as tf.Tensor2D, wt as tf.Tensor2D, false, true), inputs);
+    expect(() => dense(rand([3, 11]), rand([5, 12]) as tf.Tensor2D, null)).toThrow(/dense: x must be \[n, \.\.\.\] with 12 values a sample/);
+  });
+});
+
+describe('rbf and softmaxCrossEntropy', () => {
+  test('rbf: sum_j (alpha x - c)^2, against the composition', async () => {
+    const inputs = [rand([6, 84]), rand([10, 84])];
+    await compare(
+      (x, c) => rbf(x as tf.Tensor2D, c as tf.Tensor2D, { alpha: 1.7 }),
+      (x, c) => tf.sum(tf.square(tf.sub(tf.expandDims(tf.mul(x, 1.7), 1), tf.expandDims(c, 0))), 2),
+      inputs,
+    );
+  });
+
+  test.each([
+    ['logits, mean', 1, null, 'mean'],
+    ['penalties with a reject class, per sample', -1, -0.1, 'none'],
+    ['penalties with a reject class, mean', -1, -0.1, 'mean'],
+  ] as const)('softmaxCrossEntropy: %s', async (_, scale, reject, reduction) => {
+    const n = 7;
+    const labels = Array.from({ length: n }, (_, i) => (3 * i) % 10);
+    const oneHot = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), 10), 'float32');
+    const reference = (s: tf.Tensor) => {
+      const z = tf.mul(s, scale);
+      const all = reject === null ? z : tf.concat([z, tf.fill([n, 1], reject)], 1);
+      const per = tf.sub(tf.logSumExp(all, 1), tf.sum(tf.mul(z, oneHot), 1));
+      return reduction === 'mean' ? tf.mean(per) : per;
+    };
+    await compare((s) => softmaxCrossEntropy(s as tf.Tensor2D, oneHot as tf.Tensor2D, { scale, reject, reduction }), reference, [rand([n, 10], 3)]);
+  });
+});
+
+test.each(['lenet5', 'lenet5-softmax'] as const)('a %s training step (forward and backward) is at most 40 tfjs kernel calls, each layer one kernel a way', async (model) => {
+  const p = await profileStep(model, 'fast', loadMnist().train, 16, 1);
+  expect(p.kernelCalls).toBeLessThanOrEqual(40);
+  const calls = Object.fromEntries(p.byKernel.map((k) => [k.kernel, k.calls]));
+  expect(calls).toMatchObject({ LayerConv2D: 3, LayerConv2DGrad: 3, AvgPool: 2, AvgPoolGrad: 2, LayerSoftmaxCrossEntropy: 1, LayerSoftmaxCrossEntropyGrad: 1 });
+  expect(calls.LayerDense).toBe(model === 'lenet5' ? 1 : 2);
+});
