@@ -1,7 +1,7 @@
 // Signals, crashes and run folders, as users meet them: the built `lenet5 train` in a child
 // process, stopped by SIGTERM, SIGHUP or SIGKILL, then resumed into the same run folder.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -141,6 +141,30 @@ describe('run folders and save paths', () => {
     child.stdout.destroy(); // the reader is gone: the next writes fail with EPIPE
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect(code).toBe(141);
+    const ckpt = await readCheckpoint(join(out, 'model.safetensors'));
+    expect(ckpt.step).toBeGreaterThanOrEqual(1);
+    expect(ckpt.momentum).not.toBeNull();
+  });
+
+  // A terminal that goes away (an ssh drop) sends SIGHUP and fails every later write with EIO.
+  const python = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
+  test.skipIf(!python)('a closed terminal: the run saves and ends as a hangup (129), with a checkpoint', async () => {
+    const out = join(cwd, 'pty');
+    // Runs lenet5 train on a pseudo-terminal, closes the terminal after 4 s, reports the exit status.
+    const script = [
+      'import os, pty, sys, time',
+      'pid, fd = pty.fork()',
+      'if pid == 0: os.execv(sys.argv[1], sys.argv[1:])',
+      'end = time.time() + 4',
+      'while time.time() < end:',
+      '    try: os.read(fd, 65536)',
+      '    except OSError: break',
+      'os.close(fd)',
+      '_, status = os.waitpid(pid, 0)',
+      'print(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))',
+    ].join('\n');
+    const r = spawnSync(python!, ['-c', script, process.execPath, CLI, ...BASE.filter((a) => a !== '--json'), '--steps', '100000', '--out', out], { cwd, encoding: 'utf8' });
+    expect(r.stdout.trim(), r.stderr).toBe('129');
     const ckpt = await readCheckpoint(join(out, 'model.safetensors'));
     expect(ckpt.step).toBeGreaterThanOrEqual(1);
     expect(ckpt.momentum).not.toBeNull();

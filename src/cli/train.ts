@@ -123,7 +123,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const onOutputError = (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE' && e.code !== 'EIO') throw e;
     outputGone = true;
-    onSignal(e.code === 'EPIPE' ? 'SIGPIPE' : 'SIGHUP');
+    // Every pending write fails alike, and a closed terminal also sends SIGHUP: one stop, not a second signal.
+    if (!signalled) onSignal(e.code === 'EPIPE' ? 'SIGPIPE' : 'SIGHUP');
   };
 
   const steps: StepEvent[] = folder.earlier.filter((r): r is StepEvent => r.type === 'step');
@@ -252,5 +253,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   }
   const lost = folder.writeError() ?? plotError;
   if (lost) throw new Error(`${lost.message}; the checkpoint is saved, but the run folder's records are incomplete`);
+  // The terminal is gone: end as a hangup does. (A normal exit would restore the terminal's
+  // settings, which fails on a closed terminal and makes Node 20 abort.)
+  if (outputGone && signalled === 'SIGHUP') process.kill(process.pid, 'SIGHUP');
   return code;
 }
