@@ -247,14 +247,21 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     await folder.close();
     await trainer.close();
   }
+  let failure: Error | null = null;
   if (failedSave) {
     const last = saved ? `the last good checkpoint is ${saved.path} (step ${saved.step})` : 'nothing was saved';
-    throw new Error(`the final checkpoint could not be saved (${failedSave.error.message}); ${last}; free space or give another --save`);
+    failure = new Error(`the final checkpoint could not be saved (${failedSave.error.message}); ${last}; free space or give another --save`);
+  } else {
+    const lost = folder.writeError() ?? plotError;
+    if (lost) failure = new Error(`${lost.message}; the checkpoint is saved, but the run folder's records are incomplete`);
   }
-  const lost = folder.writeError() ?? plotError;
-  if (lost) throw new Error(`${lost.message}; the checkpoint is saved, but the run folder's records are incomplete`);
-  // The terminal is gone: end as a hangup does. (A normal exit would restore the terminal's
-  // settings, which fails on a closed terminal and makes Node 20 abort.)
-  if (outputGone && signalled === 'SIGHUP') process.kill(process.pid, 'SIGHUP');
+  // A hangup (the terminal is gone, or going): end as one, by the signal itself. A normal exit
+  // would restore the terminal's settings, which fails on a closed terminal and makes Node 20
+  // abort; and the hangup may come before any write has failed.
+  if (signalled === 'SIGHUP') {
+    if (failure) write(process.stderr, `lenet5: ${failure.message}\n`);
+    process.kill(process.pid, 'SIGHUP');
+  }
+  if (failure) throw failure;
   return code;
 }
