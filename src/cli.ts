@@ -7,7 +7,11 @@ import { runCli } from './cli/main.js';
 const gone = (e: NodeJS.ErrnoException) => e.code === 'EPIPE' || e.code === 'EIO';
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (!gone(e)) throw e;
-  if (process.stdout.listenerCount('error') === 1) process.exit(0);
+  if (process.stdout.listenerCount('error') > 1) return; // the command handles it
+  // A closed terminal: end as a hangup (a normal exit restores the terminal, which fails there
+  // and makes Node 20 abort). A closed pipe: nothing more to say.
+  if (e.code === 'EIO') process.kill(process.pid, 'SIGHUP');
+  else process.exit(0);
 });
 process.stderr.on('error', (e: NodeJS.ErrnoException) => {
   if (!gone(e)) throw e;

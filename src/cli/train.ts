@@ -108,9 +108,10 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   let quitAfterSave = false;
   const exitCode = (sig: NodeJS.Signals) => 128 + constants.signals[sig];
   const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled && sig === 'SIGHUP') return; // a hangup can come twice; it never means "quit now"
     if (!signalled) {
       signalled = sig;
-      write(process.stderr, `\n${sig}: stopping after this step to save a checkpoint (again to quit without saving)\n`);
+      write(process.stderr, `\n${sig}: stopping after this step to save a checkpoint (Ctrl-C again to quit without saving)\n`);
       stop.abort();
     } else if (saving) {
       write(process.stderr, '\nfinishing the save in progress, then quitting\n');
