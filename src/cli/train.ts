@@ -46,8 +46,9 @@ const RUN_KEYS = ['model', 'seed', 'batchSize', 'shards', 'learningRate', 'lrDec
  * A resumed run may continue a run folder only if the folder's checkpoint is of the same run
  * (same settings), else it would mix two runs' records and replace the other's checkpoint.
  */
-async function checkSameRun(runDir: string, trainer: Trainer): Promise<void> {
+async function checkSameRun(runDir: string, trainer: Trainer, init: string | undefined): Promise<void> {
   const own = join(runDir, 'model.safetensors');
+  if (init !== undefined && resolve(init) === own) return; // resuming from the folder's own checkpoint
   let theirs;
   try {
     theirs = (await readCheckpoint(own)).recorded;
@@ -79,7 +80,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     checkpoint = resolve(flags.save ?? join(runDir, 'model.safetensors'));
     checkWritable(checkpoint, 'checkpoint');
     checkWritable(optimizerPath(checkpoint), 'optimizer file');
-    if (trainer.step > 0) await checkSameRun(runDir, trainer);
+    if (trainer.step > 0) await checkSameRun(runDir, trainer, flags.options.init);
     folder = await openRunFolder(runDir, trainer.step);
   } catch (e) {
     await trainer.close();
@@ -117,7 +118,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       write(process.stderr, '\nfinishing the save in progress, then quitting\n');
       quitAfterSave = true;
     } else {
-      write(process.stderr, `\nquitting without saving; the last checkpoint: ${saved ? `${saved.path} (step ${saved.step})` : 'none'}\n`);
+      write(process.stderr, `\nquitting without saving; the last checkpoint: ${saved !== null ? `${checkpoint} (step ${saved})` : 'none'}\n`);
       process.exit(exitCode(sig));
     }
   };
@@ -130,24 +131,24 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
 
   const steps: StepEvent[] = folder.earlier.filter((r): r is StepEvent => r.type === 'step');
   const epochEvents: EpochEvent[] = folder.earlier.filter((r): r is EpochEvent => r.type === 'epoch');
-  // The last checkpoint that is known good, and the save that failed since, if any.
-  let saved = null as { step: number; path: string } | null;
+  // The step of the last checkpoint known good (at `checkpoint`), and the save that failed since, if any.
+  let saved = null as number | null;
   let failedSave = null as { step: number; error: Error } | null;
   let plotError = null as Error | null;
   let lastSaveAt = performance.now();
   /** Saves the checkpoint (and, unless periodic, redraws the plot), once per step count. */
   const save = async (periodic: boolean): Promise<void> => {
     lastSaveAt = performance.now();
-    if (saved?.step === trainer.step || failedSave?.step === trainer.step) return;
+    if (saved === trainer.step || failedSave?.step === trainer.step) return;
     saving = true;
     try {
-      const { model: path } = await trainer.save(checkpoint);
-      saved = { step: trainer.step, path };
+      await trainer.save(checkpoint);
+      saved = trainer.step;
       failedSave = null;
     } catch (e) {
       failedSave = { step: trainer.step, error: e as Error };
       // Said at once; training goes on, and the next save tries again.
-      warn(`${failedSave.error.message}; ${saved ? `the last good checkpoint is step ${saved.step}` : 'nothing has been saved yet'}; training goes on`);
+      warn(`${failedSave.error.message}; ${saved !== null ? `the last good checkpoint is step ${saved}` : 'nothing has been saved yet'}; training goes on`);
     } finally {
       saving = false;
       if (quitAfterSave && signalled) process.exit(exitCode(signalled));
@@ -222,20 +223,20 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
         say(
           `epoch ${ev.epoch}/${epochs}: test error ${percent(ev.testError)} (loss ${ev.testLoss.toFixed(4)}), ` +
             `train loss ${ev.trainLoss.toFixed(4)}, ${duration(performance.now() - started)} elapsed` +
-            (saved?.step === ev.step ? `; saved ${saved.path}` : '; NOT saved'),
+            (saved === ev.step ? `; saved ${checkpoint}` : '; NOT saved'),
         );
         if (bar && ev.step < lastStep) bar.start(lastStep, ev.step, { epoch: `${ev.epoch + 1}/${epochs}`, loss: '-', rate: '-', eta: '-' });
       } else {
         bar?.stop();
         await save(false);
         if (ev.warning && ev.warning !== epochEvents.at(-1)?.warning) warn(ev.warning);
-        if (ev.reason === 'aborted' && saved?.step === ev.step) {
-          say(`stopped at step ${ev.step} (epoch ${ev.epochs.toFixed(2)}); resume with: lenet5 train --init ${saved.path}`);
+        if (ev.reason === 'aborted' && saved === ev.step) {
+          say(`stopped at step ${ev.step} (epoch ${ev.epochs.toFixed(2)}); resume with: lenet5 train --init ${checkpoint}`);
         }
         if (ev.reason === 'aborted') code = exitCode(signalled ?? 'SIGINT');
         say(`test error ${percent(ev.testError)} (${grouped(ev.testError * trainer.data.test.count)} of ${grouped(trainer.data.test.count)}), test loss ${ev.testLoss.toFixed(4)}`);
         say(`wall time ${duration(performance.now() - started)}`);
-        if (saved?.step === ev.step) say(`checkpoint ${saved.path}`);
+        if (saved === ev.step) say(`checkpoint ${checkpoint}`);
         say(`metrics ${join(runDir, METRICS)}, plot ${join(runDir, 'training.svg')}`);
         say(`weights sha256: ${ev.weightsSha256}`);
       }
@@ -250,7 +251,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   }
   let failure: Error | null = null;
   if (failedSave) {
-    const last = saved ? `the last good checkpoint is ${saved.path} (step ${saved.step})` : 'nothing was saved';
+    const last = saved !== null ? `the last good checkpoint is ${checkpoint} (step ${saved})` : 'nothing was saved';
     failure = new Error(`the final checkpoint could not be saved (${failedSave.error.message}); ${last}; free space or give another --save`);
   } else {
     const lost = folder.writeError() ?? plotError;

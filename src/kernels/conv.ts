@@ -51,29 +51,79 @@ export function geometry(xShape: number[], filterShape: number[], attrs: Conv2DA
   };
 }
 
-function conv2D(args: KernelArgs): tf.TensorInfo {
-  const { x, filter } = args.inputs;
-  const g = x.dtype === 'float32' && geometry(x.shape, filter.shape, args.attrs as Conv2DAttrs);
-  if (!g) return stock('Conv2D', args) as tf.TensorInfo;
+/**
+ * y[P, ld] = cols(x) W for an HWIO filter W [K, O]: by the direct one-channel kernels (ld = O) or
+ * im2col + GEMM (ld = O rounded up to 4, zero columns past O). Returns y's pointer and ld.
+ */
+export function convProduct(arena: Arena, g: Geometry, xv: Float32Array, hwio: Float32Array): { yp: number; ld: number } {
   const { n, h, w, c, kh, kw, o, P, K } = g;
-  const arena = new Arena();
   const wk = kernels();
-  const xp = arena.put(values(args, x));
+  const xp = arena.put(xv);
   if (g.direct) {
-    const fp = arena.put(values(args, filter));
+    const fp = arena.put(hwio);
     const planar = arena.alloc(P * o);
     const yp = arena.alloc(P * o);
     wk.conv1Planar(xp, n, h, w, fp, kh, kw, o, planar);
     wk.interleave(planar, P, o, yp, 0);
-    return output(args, g.outShape, arena.take(yp, P, o, o));
+    return { yp, ld: o };
   }
-  const oPad = roundUp4(o);
+  const ld = roundUp4(o);
   const cols = arena.alloc(P * K);
-  const wp = arena.putRows(values(args, filter), K, o, oPad);
-  const yp = arena.alloc(P * oPad);
+  const wp = arena.putRows(hwio, K, o, ld);
+  const yp = arena.alloc(P * ld);
   wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
-  wk.gemm(P, oPad, K, cols, K, 1, wp, oPad, yp, oPad);
-  return output(args, g.outShape, arena.take(yp, P, o, oPad));
+  wk.gemm(P, ld, K, cols, K, 1, wp, ld, yp, ld);
+  return { yp, ld };
+}
+
+/** The row stride filterGradient needs of dy: unpadded for the direct kernel, else a multiple of 4. */
+export const gradientLd = (g: Geometry) => (g.directFilter ? g.o : roundUp4(g.o));
+
+/** dW[K, ld] = cols(x)^T dy for dy [P, ld] (ld = gradientLd(g)); returns dW's pointer. */
+export function filterGradient(arena: Arena, g: Geometry, xv: Float32Array, dyp: number): number {
+  const { n, h, w, c, kh, kw, o, P, K } = g;
+  const ld = gradientLd(g);
+  const wk = kernels();
+  const dwp = arena.alloc(K * ld);
+  if (g.directFilter) {
+    // With kw < 5 conv1Filter reads up to 4 floats past the end of x (for sums it drops): slack.
+    const xp = arena.putWithSlack(xv, 4);
+    const planar = arena.alloc(P * o);
+    wk.interleave(planar, P, o, dyp, 1);
+    wk.conv1Filter(xp, n, h, w, planar, kh, kw, o, dwp);
+    return dwp;
+  }
+  const xp = arena.put(xv);
+  const cols = arena.alloc(P * K);
+  wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
+  // A = cols^T: element (k, p) at cols + 4 (p K + k), i.e. row stride 1, column stride K.
+  wk.gemm(K, ld, P, cols, 1, K, dyp, ld, dwp, ld);
+  return dwp;
+}
+
+/** dx[n, h, w, c] = col2im(dy W^T) for dy [P, ldy] and an HWIO filter W [K, O]; returns dx's pointer. */
+export function inputGradient(arena: Arena, g: Geometry, dyp: number, ldy: number, hwio: Float32Array): number {
+  const { n, h, w, c, kh, kw, o, P, K } = g;
+  const kPad = roundUp4(K);
+  const wtp = arena.alloc(o * kPad);
+  const dcols = arena.alloc(P * kPad);
+  const dxp = arena.alloc(n * h * w * c);
+  const Wt = arena.f32(wtp, o * kPad);
+  Wt.fill(0);
+  transposeInto(hwio, K, o, Wt, kPad); // W[K, O] -> W^T[O, kPad]
+  const wk = kernels();
+  wk.gemm(P, kPad, o, dyp, ldy, 1, wtp, kPad, dcols, kPad);
+  wk.col2im(dcols, kPad, n, h, w, c, kh, kw, dxp);
+  return dxp;
+}
+
+function conv2D(args: KernelArgs): tf.TensorInfo {
+  const { x, filter } = args.inputs;
+  const g = x.dtype === 'float32' && geometry(x.shape, filter.shape, args.attrs as Conv2DAttrs);
+  if (!g) return stock('Conv2D', args) as tf.TensorInfo;
+  const arena = new Arena();
+  const { yp, ld } = convProduct(arena, g, values(args, x), values(args, filter));
+  return output(args, g.outShape, arena.take(yp, g.P, g.o, ld));
 }
 
 function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
@@ -81,28 +131,11 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const attrs = args.attrs as Conv2DAttrs & { filterShape: number[] };
   const g = x.dtype === 'float32' && geometry(x.shape, attrs.filterShape, { ...attrs, dilations: 1 });
   if (!g) return stock('Conv2DBackpropFilter', args) as tf.TensorInfo;
-  const { n, h, w, c, kh, kw, o, P, K } = g;
+  const ld = gradientLd(g);
   const arena = new Arena();
-  const wk = kernels();
-  if (g.directFilter) {
-    // With kw < 5 conv1Filter reads up to 4 floats past the end of x (for sums it drops): slack.
-    const xp = arena.putWithSlack(values(args, x), 4);
-    const dyp = arena.put(values(args, dy));
-    const planar = arena.alloc(P * o);
-    const dwp = arena.alloc(K * o);
-    wk.interleave(planar, P, o, dyp, 1);
-    wk.conv1Filter(xp, n, h, w, planar, kh, kw, o, dwp);
-    return output(args, attrs.filterShape, arena.take(dwp, K, o, o));
-  }
-  const xp = arena.put(values(args, x));
-  const oPad = roundUp4(o);
-  const cols = arena.alloc(P * K);
-  const dyp = arena.putRows(values(args, dy), P, o, oPad);
-  const dwp = arena.alloc(K * oPad);
-  wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
-  // A = cols^T: element (k, p) at cols + 4 (p K + k), i.e. row stride 1, column stride K.
-  wk.gemm(K, oPad, P, cols, 1, K, dyp, oPad, dwp, oPad);
-  return output(args, attrs.filterShape, arena.take(dwp, K, o, oPad));
+  const dyp = arena.putRows(values(args, dy), g.P, g.o, ld);
+  const dwp = filterGradient(arena, g, values(args, x), dyp);
+  return output(args, attrs.filterShape, arena.take(dwp, g.K, g.o, ld));
 }
 
 function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
@@ -110,20 +143,10 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const attrs = args.attrs as Conv2DAttrs & { inputShape: number[] };
   const g = dy.dtype === 'float32' && geometry(attrs.inputShape, filter.shape, { ...attrs, dilations: 1 });
   if (!g) return stock('Conv2DBackpropInput', args) as tf.TensorInfo;
-  const { n, h, w, c, kh, kw, o, P, K } = g;
-  const kPad = roundUp4(K);
+  const size = g.n * g.h * g.w * g.c;
   const arena = new Arena();
-  const dyp = arena.put(values(args, dy));
-  const wtp = arena.alloc(o * kPad);
-  const dcols = arena.alloc(P * kPad);
-  const dxp = arena.alloc(n * h * w * c);
-  const Wt = arena.f32(wtp, o * kPad);
-  Wt.fill(0);
-  transposeInto(values(args, filter), K, o, Wt, kPad); // W[K, O] -> W^T[O, kPad]
-  const wk = kernels();
-  wk.gemm(P, kPad, o, dyp, o, 1, wtp, kPad, dcols, kPad);
-  wk.col2im(dcols, kPad, n, h, w, c, kh, kw, dxp);
-  return output(args, attrs.inputShape, arena.take(dxp, 1, n * h * w * c, n * h * w * c));
+  const dxp = inputGradient(arena, g, arena.put(values(args, dy)), g.o, values(args, filter));
+  return output(args, attrs.inputShape, arena.take(dxp, 1, size, size));
 }
 
 export const CONV_KERNELS: FastKernel[] = [

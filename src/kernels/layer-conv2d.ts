@@ -9,8 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activationCode } from '../ops/activation.js';
 import { hwioOf, LAYER_CONV2D, LAYER_CONV2D_GRAD, oihwOf, type Conv2dAttrs } from '../ops/conv2d.js';
-import { geometry } from './conv.js';
-import { output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+import { convProduct, filterGradient, geometry, gradientLd, inputGradient } from './conv.js';
+import { output, roundUp4, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
 
 const VALID = { strides: 1, pad: 'valid', dataFormat: 'NHWC' };
@@ -30,34 +30,15 @@ function forward(args: KernelArgs): tf.TensorInfo {
   const [o, c, kh, kw] = filter.shape;
   const g = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], VALID);
   if (!g) return stock(LAYER_CONV2D, args) as tf.TensorInfo;
-  const { n, h, w, P, K } = g;
   const hwio = hwioOf(values(args, filter), filter.shape, a.mask); // [K, O]
   const b = bias ? values(args, bias) : null;
   const arena = new Arena();
-  const wk = kernels();
-  const xp = arena.put(values(args, x));
-  let yp: number;
-  let ld: number;
-  if (g.direct) {
-    ld = o;
-    const fp = arena.put(hwio);
-    const planar = arena.alloc(P * o);
-    yp = arena.alloc(P * o);
-    wk.conv1Planar(xp, n, h, w, fp, kh, kw, o, planar);
-    wk.interleave(planar, P, o, yp, 0);
-  } else {
-    ld = roundUp4(o);
-    const cols = arena.alloc(P * K);
-    const wp = arena.putRows(hwio, K, o, ld);
-    yp = arena.alloc(P * ld);
-    wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
-    wk.gemm(P, ld, K, cols, K, 1, wp, ld, yp, ld);
-  }
+  const { yp, ld } = convProduct(arena, g, values(args, x), hwio);
   // One bias row of period floats covers whole rows: ld when ld is a multiple of 4, else 4 ld.
   const period = ld % 4 === 0 ? ld : 4 * ld;
   const bp = biasRow(arena, b, a.beta, o, ld, period);
-  wk.biasAct(yp, roundUp4(P * ld), bp, period, a.alpha, activationCode(a.activation));
-  return output(args, g.outShape, arena.take(yp, P, o, ld));
+  kernels().biasAct(yp, roundUp4(g.P * ld), bp, period, a.alpha, activationCode(a.activation));
+  return output(args, g.outShape, arena.take(yp, g.P, o, ld));
 }
 
 /** Inputs dy, x, filter, y; outputs [dx ([0] without inputGrad), dw, db]. */
@@ -70,7 +51,7 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const { n, h, w, P, K } = geo;
   // g = dy act'(y), [P, ld]: unpadded for the direct filter kernel, else padded to a multiple of
   // 4 columns for the GEMM (zero past o: dy is zero there).
-  const ld = geo.directFilter ? o : roundUp4(o);
+  const ld = gradientLd(geo);
   const arena = new Arena();
   const wk = kernels();
   const dyp = arena.putRows(values(args, dy), P, o, ld);
@@ -79,32 +60,8 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   wk.actGrad(dyp, ypp, gp, roundUp4(P * ld), activationCode(a.activation));
   const dbp = arena.alloc(ld);
   wk.sumRows(gp, P, ld, arena.alloc(2 * ld) /* float64 accumulators */, dbp);
-  const dwp = arena.alloc(K * ld);
-  const xv = values(args, x);
-  if (geo.directFilter) {
-    // conv1Filter takes g channel-planar and reads up to 4 floats past x: slack.
-    const xp = arena.putWithSlack(xv, 4);
-    const planar = arena.alloc(P * o);
-    wk.interleave(planar, P, o, gp, 1);
-    wk.conv1Filter(xp, n, h, w, planar, kh, kw, o, dwp);
-  } else {
-    const xp = arena.put(xv);
-    const cols = arena.alloc(P * K);
-    wk.im2col(xp, n, h, w, c, kh, kw, cols, K);
-    wk.gemm(K, ld, P, cols, 1, K, gp, ld, dwp, ld); // cols^T g
-  }
-  let dxp = 0;
-  const kPad = roundUp4(K);
-  if (a.inputGrad) {
-    const wtp = arena.alloc(o * kPad);
-    const dcols = arena.alloc(P * kPad);
-    dxp = arena.alloc(n * h * w * c);
-    const Wt = arena.f32(wtp, o * kPad);
-    Wt.fill(0);
-    transposeInto(hwioOf(values(args, filter), filter.shape, a.mask, a.alpha), K, o, Wt, kPad); // alpha W^T [O, kPad]
-    wk.gemm(P, kPad, o, gp, ld, 1, wtp, kPad, dcols, kPad);
-    wk.col2im(dcols, kPad, n, h, w, c, kh, kw, dxp);
-  }
+  const dwp = filterGradient(arena, geo, values(args, x), gp);
+  const dxp = a.inputGrad ? inputGradient(arena, geo, gp, ld, hwioOf(values(args, filter), filter.shape, a.mask, a.alpha)) : 0; // alpha W
   // Read out only now: an allocation may grow the memory, which detaches earlier views.
   const dwKO = arena.take(dwp, K, o, ld);
   const db = arena.f32(dbp, o);
