@@ -42,20 +42,29 @@ async function compare(op: (inputs: tf.Tensor[]) => tf.Tensor, shapes: number[][
 const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) =>
   tf.engine().runKernel(kernel, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
 
-// LeNet-5's convolutions: [input HWC, filter HWIO]; then two single-channel ones that take the
-// direct kernels' other branches (channels not a multiple of 3, a filter narrower than 5).
+// LeNet-5's convolutions: [input HWC, filter HWIO, strides, padding]; two single-channel ones that
+// take the direct kernels' other branches (channels not a multiple of 3, a filter narrower than 5);
+// then strides, 'same' and explicit padding, odd sizes, 1x1 and many channels (patch rows).
 const CONVS = [
-  ['C1', [32, 32, 1], [5, 5, 1, 6]],
-  ['C3', [14, 14, 6], [5, 5, 6, 16]],
-  ['one channel in, 4 out', [12, 12, 1], [5, 5, 1, 4]],
-  ['one channel in, 7 out, 3x3', [14, 14, 1], [3, 3, 1, 7]],
+  ['C1', [32, 32, 1], [5, 5, 1, 6], 1, 'valid'],
+  ['C3', [14, 14, 6], [5, 5, 6, 16], 1, 'valid'],
+  ['one channel in, 4 out', [12, 12, 1], [5, 5, 1, 4], 1, 'valid'],
+  ['one channel in, 7 out, 3x3', [14, 14, 1], [3, 3, 1, 7], 1, 'valid'],
+  ['3x3 same, one channel in, 32 out', [10, 10, 1], [3, 3, 1, 32], 1, 'same'],
+  ['3x3 same, 3 in, 8 out', [9, 9, 3], [3, 3, 3, 8], 1, 'same'],
+  ['3x3 same, stride 2, odd size', [9, 9, 2], [3, 3, 2, 5], 2, 'same'],
+  ['5x5 valid, stride 2', [11, 11, 4], [5, 5, 4, 6], 2, 'valid'],
+  ['strides 2 and 1, 3x2 filter, same', [8, 7, 3], [3, 2, 3, 4], [2, 1], 'same'],
+  ['explicit padding', [6, 7, 2], [3, 3, 2, 3], 1, [[0, 0], [1, 2], [2, 0], [0, 0]]],
+  ['1x1, 24 in, 12 out', [6, 6, 24], [1, 1, 24, 12], 1, 'valid'],
+  ['5x5 same, 32 in, 64 out', [7, 7, 32], [5, 5, 32, 64], 1, 'same'],
 ] as const;
 
 describe.each([32, 7])('batch %i', (n) => {
-  describe.each(CONVS)('%s convolution', (_, hwc, f) => {
+  describe.each(CONVS)('%s convolution', (_, hwc, f, strides, pad) => {
     const x = [n, ...hwc];
-    const dy = [n, hwc[0] - f[0] + 1, hwc[1] - f[1] + 1, f[3]];
-    const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 };
+    const attrs = { strides, pad, dataFormat: 'NHWC', dilations: 1 };
+    const dy = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], [...f] as [number, number, number, number], strides, 1, pad as 'same').outShape;
     test('forward (Conv2D)', () => compare(([a, w]) => run('Conv2D', { x: a, filter: w }, attrs), [x, [...f]]));
     test('filter gradient (Conv2DBackpropFilter)', () =>
       compare(([a, g]) => run('Conv2DBackpropFilter', { x: a, dy: g }, { ...attrs, filterShape: [...f] }), [x, dy]));
@@ -152,6 +161,6 @@ describe.each([32, 7])('batch %i', (n) => {
 });
 
 test('other convolution settings fall back to the stock kernels and still agree', async () => {
-  await compare(([a, w]) => tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), [[3, 9, 9, 2], [3, 3, 2, 5]]);
+  await compare(([a, w]) => tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2), [[3, 9, 9, 2], [3, 3, 2, 5]]); // dilated
   await compare(([a]) => tf.avgPool(a as tf.Tensor4D, 3, 1, 'same'), [[2, 6, 6, 3]]);
 });

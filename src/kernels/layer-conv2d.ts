@@ -1,5 +1,5 @@
 // The conv2d layer op (src/ops/conv2d.ts) on the WebAssembly kernels: the product as the stock
-// Conv2D kernels here do it (im2col + GEMM, or the direct one-channel kernels for C1), with the
+// Conv2D kernels do it (conv.ts: blocked im2col + GEMM), the OIHW filter laid out in wasm, with the
 // scaling, bias and activation applied in one pass over the product's output (biasAct), and
 // the backward pass reading the activation's slope from the saved output (actGrad).
 //
@@ -8,8 +8,9 @@
 //   backward  g[P, O]  = dy act'(y);  db = beta sum_P g;  dW = alpha cols^T g;  dx = col2im(alpha g W^T)
 import * as tf from '@tensorflow/tfjs-core';
 import { activationCode } from '../ops/activation.js';
-import { hwioOf, LAYER_CONV2D, LAYER_CONV2D_GRAD, oihwOf, type Conv2dAttrs } from '../ops/conv2d.js';
-import { convProduct, filterGradient, geometry, gradientLd, inputGradient } from './conv.js';
+import { LAYER_CONV2D, LAYER_CONV2D_GRAD, type Conv2dAttrs } from '../ops/conv2d.js';
+import { convProduct, filterGradient, inputGradient, putX } from './conv.js';
+import { geometry, outputLd } from './conv-geometry.js';
 import { output, roundUp4, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
 
@@ -24,20 +25,27 @@ function biasRow(arena: Arena, b: Float32Array | null, beta: number, o: number, 
   return bp;
 }
 
+/** A [o, c] mask as floats in the arena (0: no mask). */
+const putMask = (arena: Arena, mask: number[] | null) => (mask ? arena.put(Float32Array.from(mask)) : 0);
+
 function forward(args: KernelArgs): tf.TensorInfo {
   const { x, filter, bias } = args.inputs;
   const a = args.attrs as unknown as Conv2dAttrs;
   const [o, c, kh, kw] = filter.shape;
   const g = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], VALID);
   if (!g) return stock(LAYER_CONV2D, args) as tf.TensorInfo;
-  const hwio = hwioOf(values(args, filter), filter.shape, a.mask); // [K, O]
-  const b = bias ? values(args, bias) : null;
+  const ld = outputLd(g);
   const arena = new Arena();
-  const { yp, ld } = convProduct(arena, g, values(args, x), hwio);
+  const wk = kernels();
+  const xp = arena.put(values(args, x));
+  const fp = arena.put(values(args, filter));
+  const wp = arena.alloc(g.K * ld);
+  wk.filterToKO(fp, o, c, kh, kw, putMask(arena, a.mask), 1, wp, ld); // W [K, ld], masked
+  const yp = convProduct(arena, g, xp, wp, ld);
   // One bias row of period floats covers whole rows: ld when ld is a multiple of 4, else 4 ld.
   const period = ld % 4 === 0 ? ld : 4 * ld;
-  const bp = biasRow(arena, b, a.beta, o, ld, period);
-  kernels().biasAct(yp, roundUp4(g.P * ld), bp, period, a.alpha, activationCode(a.activation));
+  const bp = biasRow(arena, bias ? values(args, bias) : null, a.beta, o, ld, period);
+  wk.biasAct(yp, roundUp4(g.P * ld), bp, period, a.alpha, activationCode(a.activation));
   return output(args, g.outShape, arena.take(yp, g.P, o, ld));
 }
 
@@ -48,10 +56,10 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const [o, c, kh, kw] = filter.shape;
   const geo = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], VALID);
   if (!geo) return stock(LAYER_CONV2D_GRAD, args) as tf.TensorInfo[];
-  const { n, h, w, P, K } = geo;
-  // g = dy act'(y), [P, ld]: unpadded for the direct filter kernel, else padded to a multiple of
-  // 4 columns for the GEMM (zero past o: dy is zero there).
-  const ld = gradientLd(geo);
+  const { P, K } = geo;
+  // g = dy act'(y), [P, ld], zero past o (dy is zero there).
+  const ld = outputLd(geo);
+  const kPad = roundUp4(K);
   const arena = new Arena();
   const wk = kernels();
   const dyp = arena.putRows(values(args, dy), P, o, ld);
@@ -60,15 +68,23 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   wk.actGrad(dyp, ypp, gp, roundUp4(P * ld), activationCode(a.activation));
   const dbp = arena.alloc(ld);
   wk.sumRows(gp, P, ld, arena.alloc(2 * ld) /* float64 accumulators */, dbp);
-  const dwp = filterGradient(arena, geo, values(args, x), gp);
-  const dxp = a.inputGrad ? inputGradient(arena, geo, gp, ld, hwioOf(values(args, filter), filter.shape, a.mask, a.alpha)) : 0; // alpha W
+  const mask = putMask(arena, a.mask);
+  const dwp = filterGradient(arena, geo, putX(arena, values(args, x)), gp);
+  const dwOut = arena.alloc(o * K);
+  wk.filterFromKO(dwp, ld, o, c, kh, kw, mask, a.alpha, dwOut); // alpha dW, OIHW, zero where masked
+  let dxp = 0;
+  if (a.inputGrad) {
+    const wtp = arena.alloc(o * kPad);
+    wk.filterToOK(arena.put(values(args, filter)), o, c, kh, kw, mask, a.alpha, wtp, kPad); // alpha W^T
+    dxp = inputGradient(arena, geo, gp, ld, wtp);
+  }
   // Read out only now: an allocation may grow the memory, which detaches earlier views.
-  const dwKO = arena.take(dwp, K, o, ld);
+  const size = geo.n * geo.h * geo.w * geo.c;
   const db = arena.f32(dbp, o);
-  const dx = a.inputGrad ? output(args, x.shape, arena.take(dxp, 1, n * h * w * c, n * h * w * c)) : output(args, [0], new Float32Array(0));
+  const dx = a.inputGrad ? output(args, x.shape, arena.take(dxp, 1, size, size)) : output(args, [0], new Float32Array(0));
   return [
     dx,
-    output(args, filter.shape, oihwOf(dwKO, filter.shape, a.mask, a.alpha)),
+    output(args, filter.shape, arena.take(dwOut, 1, o * K, o * K)),
     output(args, [o], Float32Array.from(db, (v) => a.beta * v)),
   ];
 }

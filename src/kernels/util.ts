@@ -29,19 +29,6 @@ export function stock(name: string, args: KernelArgs): tf.TensorInfo | tf.Tensor
 export { sizeOf } from '../params.js';
 export const roundUp4 = (n: number) => (n + 3) & ~3;
 
-/** Copies a [rows, cols] matrix between row strides srcLd and dstLd. */
-export function copyRows(src: Float32Array, srcLd: number, dst: Float32Array, dstLd: number, rows: number, cols: number): void {
-  if (srcLd === cols && dstLd === cols) {
-    dst.set(src.subarray(0, rows * cols));
-    return;
-  }
-  for (let r = 0; r < rows; r++) {
-    const si = r * srcLd;
-    const di = r * dstLd;
-    for (let c = 0; c < cols; c++) dst[di + c] = src[si + c];
-  }
-}
-
 /** dst[c, r] = src[r, c] for a [rows, cols] matrix; dst rows have stride dstLd >= rows. */
 export function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array, dstLd: number): void {
   for (let r = 0; r < rows; r++) {

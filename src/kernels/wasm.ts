@@ -4,26 +4,30 @@
 // from the bottom, runs, copies results out, and the next call starts from the bottom again.
 import { KERNELS_WASM_BASE64 } from '../../build/kernels-wasm.js';
 import { take } from './buffers.js';
-import { copyRows } from './util.js';
 
 export interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   gemm(M: number, N: number, K: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number): void;
-  im2col(x: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, cols: number, ldk: number): void;
-  col2im(cols: number, ldk: number, n: number, h: number, w: number, ch: number, kh: number, kw: number, dx: number): void;
+  conv1Forward(x: number, n: number, h: number, w: number, f: number, ldf: number, kh: number, kw: number, o: number, y: number, ld: number): void;
+  toPlanar(nhwc: number, P: number, o: number, ld: number, planar: number): void;
+  conv1Filter(x: number, n: number, h: number, w: number, dy: number, kh: number, kw: number, o: number, dw: number, ldw: number): void;
+  convForward(geo: number, x: number, w: number, ld: number, y: number, scratch: number): void;
+  convFilterGrad(geo: number, x: number, dy: number, ld: number, dw: number, scratch: number): void;
+  convInputGrad(geo: number, dy: number, ld: number, o: number, wt: number, kPad: number, dx: number, scratch: number): void;
+  filterToKO(w: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, dst: number, ld: number): void;
+  filterToOK(w: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, dst: number, ld: number): void;
+  filterFromKO(src: number, ld: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, w: number): void;
   tanh(x: number, y: number, n: number): void;
   biasAct(y: number, n: number, b: number, period: number, alpha: number, act: number): void;
   actGrad(dy: number, y: number, out: number, n: number, act: number): void;
-  conv1Planar(x: number, n: number, h: number, w: number, f: number, kh: number, kw: number, o: number, planar: number): void;
-  interleave(planar: number, P: number, o: number, nhwc: number, toPlanar: number): void;
-  conv1Filter(x: number, n: number, h: number, w: number, dy: number, kh: number, kw: number, o: number, dw: number): void;
   add: BinaryKernel;
   sub: BinaryKernel;
   rsub: BinaryKernel;
   mul: BinaryKernel;
   square(x: number, out: number, n: number): void;
   tanhGrad(dy: number, y: number, out: number, n: number): void;
+  copyRows(src: number, srcLd: number, dst: number, dstLd: number, rows: number, cols: number): void;
   sumRows(x: number, rows: number, cols: number, acc: number, out: number): void;
   sumCols(x: number, rows: number, cols: number, out: number): void;
   avgPool2(x: number, n: number, h: number, w: number, c: number, out: number): void;
@@ -96,37 +100,32 @@ export class Arena {
     return ptr;
   }
 
-  /** Copies `data` in followed by `slack` zero floats (for kernels that read a little past the end). */
-  putWithSlack(data: Float32Array, slack: number): number {
-    const ptr = this.alloc(data.length + slack);
-    const dst = this.f32(ptr, data.length + slack);
-    dst.set(data);
-    dst.fill(0, data.length);
-    return ptr;
-  }
-
   /** Copies a [rows, cols] matrix in with row stride ld >= cols (extra columns zero). */
   putRows(src: Float32Array, rows: number, cols: number, ld: number): number {
+    if (ld === cols) return this.put(src.subarray(0, rows * cols));
+    const raw = this.put(src.subarray(0, rows * cols));
     const ptr = this.alloc(rows * ld);
-    const dst = this.f32(ptr, rows * ld);
-    if (ld === cols) dst.set(src.subarray(0, rows * cols));
-    else {
-      dst.fill(0);
-      copyRows(src, cols, dst, ld, rows, cols);
-    }
+    kernels().copyRows(raw, cols, ptr, ld, rows, cols);
     return ptr;
   }
 
   /** A [rows, cols] result (row stride ld) copied out into a recycled output array. */
   take(ptr: number, rows: number, cols: number, ld: number): Float32Array {
     const out = take(rows * cols);
-    const src = this.f32(ptr, rows * ld);
-    if (ld === cols) out.set(src.subarray(0, rows * cols));
-    else copyRows(src, ld, out, cols, rows, cols);
+    let src = ptr;
+    if (ld !== cols) {
+      src = this.alloc(rows * cols);
+      kernels().copyRows(ptr, ld, src, cols, rows, cols);
+    }
+    out.set(this.f32(src, rows * cols));
     return out;
   }
 
   f32(ptr: number, floats: number): Float32Array {
     return new Float32Array(kernels().memory.buffer, ptr, floats);
+  }
+
+  i32(ptr: number, count: number): Int32Array {
+    return new Int32Array(kernels().memory.buffer, ptr, count);
   }
 }

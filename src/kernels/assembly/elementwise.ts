@@ -193,3 +193,15 @@ export function avgPool2Grad(dy: usize, n: i32, h: i32, w: i32, c: i32, dx: usiz
     }
   }
 }
+
+/** dst[r, j] = src[r, j] for a [rows, cols] matrix between row strides srcLd and dstLd; dst columns cols..dstLd-1 zeroed. */
+export function copyRows(src: usize, srcLd: i32, dst: usize, dstLd: i32, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const s = src + (<usize>(r * srcLd) << 2);
+    const d = dst + (<usize>(r * dstLd) << 2);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) v128.store(d + (<usize>j << 2), v128.load(s + (<usize>j << 2)));
+    for (; j < cols; j++) store<f32>(d + (<usize>j << 2), load<f32>(s + (<usize>j << 2)));
+    for (; j < dstLd; j++) store<f32>(d + (<usize>j << 2), 0);
+  }
+}

@@ -1,0 +1,364 @@
+// 2-D convolution, NHWC input, any kernel size, stride and zero padding (no dilation), as im2col +
+// GEMM over blocks of output pixels: each block's patch rows are built in a scratch buffer small
+// enough to stay in cache, multiplied at once, and dropped. (Whole-batch im2col wrote several MB a
+// step and read it back from main memory.)
+//
+// Geometry (geo: GEO_LEN i32s, written by src/kernels/conv-geometry.ts):
+//   x [n, h, w, c]; filter as the matrix W [K, ld] (K = kh kw c rows in (ky, kx, c) order, one
+//   column per output channel, ld >= o a multiple of 4, zero past o); y [P, ld] with
+//   P = n oh ow output pixels (s, oy, ox); input pixel (oy sh - pt + ky, ox sw - pl + kx).
+//   forward      y[P, ld]  = cols[P, K] W[K, ld]
+//   filter grad  dW[K, ld] = cols^T g            (g [P, ld], zero past o)
+//   input grad   dx        = col2im(g Wt)        (Wt [o, kPad] = W^T, kPad = K rounded up to 4)
+import { gemm, gemmAdd } from './gemm';
+
+// @ts-ignore: decorator
+@inline const N_ = 0;
+// @ts-ignore: decorator
+@inline const H_ = 1;
+// @ts-ignore: decorator
+@inline const W_ = 2;
+// @ts-ignore: decorator
+@inline const C_ = 3;
+// @ts-ignore: decorator
+@inline const KH_ = 4;
+// @ts-ignore: decorator
+@inline const KW_ = 5;
+// @ts-ignore: decorator
+@inline const SH_ = 6;
+// @ts-ignore: decorator
+@inline const SW_ = 7;
+// @ts-ignore: decorator
+@inline const PT_ = 8;
+// @ts-ignore: decorator
+@inline const PL_ = 9;
+// @ts-ignore: decorator
+@inline const OH_ = 10;
+// @ts-ignore: decorator
+@inline const OW_ = 11;
+// @ts-ignore: decorator
+@inline const BLOCK_ = 12; // output pixels per block
+
+// @ts-ignore: decorator
+@inline function geo(g: usize, i: i32): i32 {
+  return load<i32>(g + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline function copyFloats(dst: usize, src: usize, len: i32): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < len; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+// @ts-ignore: decorator
+@inline function addFloats(dst: usize, src: usize, len: i32): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
+/**
+ * The patch rows of output pixels p0 .. p0 + rows - 1 into cols [rows, ldk]: row r holds, for each
+ * ky, the kw c floats x[s, iy, ix0 .. ix0 + kw - 1, :], zero where the window leaves the image.
+ */
+function im2colBlock(g: usize, x: usize, p0: i32, rows: i32, cols: usize, ldk: i32): void {
+  const h = geo(g, H_), w = geo(g, W_), c = geo(g, C_), kh = geo(g, KH_), kw = geo(g, KW_);
+  const sh = geo(g, SH_), sw = geo(g, SW_), pt = geo(g, PT_), pl = geo(g, PL_), oh = geo(g, OH_), ow = geo(g, OW_);
+  const seg = kw * c;
+  const K = kh * seg;
+  // (s, oy, ox) of pixel p0, then stepped along.
+  let ox = p0 % ow, oy = (p0 / ow) % oh, s = p0 / (ow * oh);
+  let row = cols;
+  for (let r = 0; r < rows; r++) {
+    const ix0 = ox * sw - pl;
+    const iy0 = oy * sh - pt;
+    const lo = max(0, -ix0), hi = min(kw, w - ix0); // kx in [lo, hi) lies inside the image
+    if (lo == 0 && hi == kw && iy0 >= 0 && iy0 + kh <= h) {
+      // The whole window inside the image: kh contiguous runs of seg floats.
+      let src = x + (<usize>(((s * h + iy0) * w + ix0) * c) << 2);
+      let dst = row;
+      for (let ky = 0; ky < kh; ky++) {
+        copyFloats(dst, src, seg);
+        dst += <usize>seg << 2;
+        src += <usize>(w * c) << 2;
+      }
+    } else {
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = iy0 + ky;
+        const dst = row + (<usize>(ky * seg) << 2);
+        if (iy < 0 || iy >= h || lo >= hi) {
+          memory.fill(dst, 0, <usize>seg << 2);
+          continue;
+        }
+        if (lo > 0) memory.fill(dst, 0, <usize>(lo * c) << 2);
+        copyFloats(dst + (<usize>(lo * c) << 2), x + (<usize>(((s * h + iy) * w + ix0 + lo) * c) << 2), (hi - lo) * c);
+        if (hi < kw) memory.fill(dst + (<usize>(hi * c) << 2), 0, <usize>((kw - hi) * c) << 2);
+      }
+    }
+    if (ldk > K) memory.fill(row + (<usize>K << 2), 0, <usize>(ldk - K) << 2);
+    row += <usize>ldk << 2;
+    if (++ox == ow) {
+      ox = 0;
+      if (++oy == oh) {
+        oy = 0;
+        s++;
+      }
+    }
+  }
+}
+
+/** The reverse of im2colBlock: adds each patch entry of cols [rows, ldk] into the dx pixel it came from. */
+function col2imBlock(g: usize, cols: usize, ldk: i32, p0: i32, rows: i32, dx: usize): void {
+  const h = geo(g, H_), w = geo(g, W_), c = geo(g, C_), kh = geo(g, KH_), kw = geo(g, KW_);
+  const sh = geo(g, SH_), sw = geo(g, SW_), pt = geo(g, PT_), pl = geo(g, PL_), oh = geo(g, OH_), ow = geo(g, OW_);
+  const seg = kw * c;
+  for (let r = 0; r < rows; r++) {
+    const p = p0 + r;
+    const ox = p % ow, t = p / ow;
+    const oy = t % oh, s = t / oh;
+    const row = cols + (<usize>(r * ldk) << 2);
+    const ix0 = ox * sw - pl;
+    const lo = max(0, -ix0), hi = min(kw, w - ix0);
+    if (lo >= hi) continue;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = oy * sh - pt + ky;
+      if (iy < 0 || iy >= h) continue;
+      addFloats(dx + (<usize>(((s * h + iy) * w + ix0 + lo) * c) << 2), row + (<usize>(ky * seg + lo * c) << 2), (hi - lo) * c);
+    }
+  }
+}
+
+/** y[P, ld] = cols(x) W for W [K, ld]; scratch holds BLOCK K floats. */
+export function convForward(g: usize, x: usize, wt: usize, ld: i32, y: usize, scratch: usize): void {
+  const K = geo(g, KH_) * geo(g, KW_) * geo(g, C_);
+  const P = geo(g, N_) * geo(g, OH_) * geo(g, OW_);
+  const block = geo(g, BLOCK_);
+  for (let p0 = 0; p0 < P; p0 += block) {
+    const rows = min(block, P - p0);
+    im2colBlock(g, x, p0, rows, scratch, K);
+    gemm(rows, ld, K, scratch, K, 1, wt, ld, y + (<usize>(p0 * ld) << 2), ld);
+  }
+}
+
+/**
+ * dW[K, ld] = cols(x)^T g for g [P, ld]: the blocks' products added in block order. scratch
+ * holds BLOCK K floats.
+ */
+export function convFilterGrad(g: usize, x: usize, dy: usize, ld: i32, dw: usize, scratch: usize): void {
+  const K = geo(g, KH_) * geo(g, KW_) * geo(g, C_);
+  const P = geo(g, N_) * geo(g, OH_) * geo(g, OW_);
+  const block = geo(g, BLOCK_);
+  memory.fill(dw, 0, <usize>(K * ld) << 2);
+  for (let p0 = 0; p0 < P; p0 += block) {
+    const rows = min(block, P - p0);
+    im2colBlock(g, x, p0, rows, scratch, K);
+    // A = cols^T: element (k, p) at scratch + 4 (p K + k).
+    gemmAdd(K, ld, rows, scratch, 1, K, dy + (<usize>(p0 * ld) << 2), ld, dw, ld);
+  }
+}
+
+/**
+ * dx[n, h, w, c] = col2im(g Wt) for g [P, ld] and Wt [o, kPad]; scratch holds BLOCK kPad floats.
+ */
+export function convInputGrad(g: usize, dy: usize, ld: i32, o: i32, wt: usize, kPad: i32, dx: usize, scratch: usize): void {
+  const P = geo(g, N_) * geo(g, OH_) * geo(g, OW_);
+  const block = geo(g, BLOCK_);
+  memory.fill(dx, 0, <usize>(geo(g, N_) * geo(g, H_) * geo(g, W_) * geo(g, C_)) << 2);
+  for (let p0 = 0; p0 < P; p0 += block) {
+    const rows = min(block, P - p0);
+    gemm(rows, kPad, o, dy + (<usize>(p0 * ld) << 2), ld, 1, wt, kPad, scratch, kPad);
+    col2imBlock(g, scratch, kPad, p0, rows, dx);
+  }
+}
+
+// ---- direct convolution with one input channel (C1) ------------------------------------------------
+// With a single input channel a patch row is as long as the product it feeds (kh kw floats copied
+// for kh kw multiply-adds per channel): these read the image rows in place instead. SIMD runs along x: four neighbouring output pixels at once, which reads
+// four consecutive input pixels (contiguous, as there is one channel). Requires (w - kw + 1) % 4 == 0.
+
+// @ts-ignore: decorator
+@inline function storeLanes(p: usize, v: v128, ld: usize): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  store<f32>(p + ld, f32x4.extract_lane(v, 1));
+  store<f32>(p + 2 * ld, f32x4.extract_lane(v, 2));
+  store<f32>(p + 3 * ld, f32x4.extract_lane(v, 3));
+}
+
+/**
+ * y[p, o] = sum_{ky,kx} x[s, oy+ky, ox+kx] f[ky, kx, o] for p = (s, oy, ox), y row stride ld
+ * (columns past o untouched). Channels go three at a time (each x load feeds three independent
+ * sums), the rest one at a time; the four pixels of a vector go to their four rows of y.
+ */
+export function conv1Forward(x: usize, n: i32, h: i32, w: i32, f: usize, ldf: i32, kh: i32, kw: i32, o: i32, y: usize, ld: i32): void {
+  const oh = h - kh + 1, ow = w - kw + 1;
+  const fo = <usize>ldf << 2; // f's stride between (ky, kx) positions
+  const ld4 = <usize>ld << 2;
+  let c = 0;
+  for (; c + 3 <= o; c += 3) {
+    let out = y + (<usize>c << 2);
+    for (let s = 0; s < n; s++) {
+      for (let oy = 0; oy < oh; oy++) {
+        const row = x + (<usize>((s * h + oy) * w) << 2);
+        for (let ox = 0; ox < ow; ox += 4) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+          for (let ky = 0; ky < kh; ky++) {
+            let xr = row + (<usize>(ky * w + ox) << 2);
+            let fr = f + (<usize>(ky * kw * ldf + c) << 2);
+            for (let kx = 0; kx < kw; kx++) {
+              const xv = v128.load(xr);
+              a0 = f32x4.add(a0, f32x4.mul(xv, v128.load32_splat(fr)));
+              a1 = f32x4.add(a1, f32x4.mul(xv, v128.load32_splat(fr + 4)));
+              a2 = f32x4.add(a2, f32x4.mul(xv, v128.load32_splat(fr + 8)));
+              xr += 4;
+              fr += fo;
+            }
+          }
+          storeLanes(out, a0, ld4);
+          storeLanes(out + 4, a1, ld4);
+          storeLanes(out + 8, a2, ld4);
+          out += 4 * ld4;
+        }
+      }
+    }
+  }
+  for (; c < o; c++) {
+    let out = y + (<usize>c << 2);
+    for (let s = 0; s < n; s++) {
+      for (let oy = 0; oy < oh; oy++) {
+        const row = x + (<usize>((s * h + oy) * w) << 2);
+        for (let ox = 0; ox < ow; ox += 4) {
+          let acc = f32x4.splat(0);
+          for (let ky = 0; ky < kh; ky++) {
+            const xr = row + (<usize>(ky * w + ox) << 2);
+            const fr = f + (<usize>(ky * kw * ldf + c) << 2);
+            for (let kx = 0; kx < kw; kx++) {
+              acc = f32x4.add(acc, f32x4.mul(v128.load(xr + (<usize>kx << 2)), v128.load32_splat(fr + (<usize>(kx * ldf) << 2))));
+            }
+          }
+          storeLanes(out, acc, ld4);
+          out += 4 * ld4;
+        }
+      }
+    }
+  }
+}
+
+/** planar[c][p] = nhwc[p, c] for P pixels and o channels (nhwc row stride ld): conv1Filter's layout of dy. */
+export function toPlanar(nhwc: usize, P: i32, o: i32, ld: i32, planar: usize): void {
+  for (let c = 0; c < o; c++) {
+    const plane = planar + (<usize>(c * P) << 2);
+    for (let p = 0; p < P; p++) store<f32>(plane + (<usize>p << 2), load<f32>(nhwc + (<usize>(p * ld + c) << 2)));
+  }
+}
+
+/**
+ * dw[ky, kx, c] = sum over p = (s, oy, ox) of x[s, oy+ky, ox+kx] dy[c][p] (dy planar; dw row
+ * stride ldw, columns past o untouched). For one
+ * (c, ky) the kw sums are formed side by side (five independent chains: a single running sum
+ * would wait on its own previous add at every pixel); each sample's sums are formed in registers,
+ * then added to the totals in sample order. kw is at most 5; when it is less, the unused sums
+ * still read 5 - kw floats past the end of each row, so x needs 4 floats of slack after its end.
+ */
+export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32, kw: i32, o: i32, dw: usize, ldw: i32): void {
+  const oh = h - kh + 1, ow = w - kw + 1;
+  const P = n * oh * ow;
+  for (let c = 0; c < o; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0), t4 = f32x4.splat(0);
+      let g = dy + (<usize>(c * P) << 2);
+      for (let s = 0; s < n; s++) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0);
+        for (let oy = 0; oy < oh; oy++) {
+          let xr = x + (<usize>((s * h + oy + ky) * w) << 2);
+          for (let ox = 0; ox < ow; ox += 4) {
+            const gv = v128.load(g);
+            a0 = f32x4.add(a0, f32x4.mul(v128.load(xr), gv));
+            a1 = f32x4.add(a1, f32x4.mul(v128.load(xr, 4), gv));
+            a2 = f32x4.add(a2, f32x4.mul(v128.load(xr, 8), gv));
+            a3 = f32x4.add(a3, f32x4.mul(v128.load(xr, 12), gv));
+            a4 = f32x4.add(a4, f32x4.mul(v128.load(xr, 16), gv));
+            g += 16;
+            xr += 16;
+          }
+        }
+        t0 = f32x4.add(t0, a0);
+        t1 = f32x4.add(t1, a1);
+        t2 = f32x4.add(t2, a2);
+        t3 = f32x4.add(t3, a3);
+        t4 = f32x4.add(t4, a4);
+      }
+      const out = dw + (<usize>(ky * kw * ldw + c) << 2);
+      const step = <usize>ldw << 2;
+      store<f32>(out, hsum(t0));
+      if (kw > 1) store<f32>(out + step, hsum(t1));
+      if (kw > 2) store<f32>(out + 2 * step, hsum(t2));
+      if (kw > 3) store<f32>(out + 3 * step, hsum(t3));
+      if (kw > 4) store<f32>(out + 4 * step, hsum(t4));
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// ---- filters between PyTorch's OIHW and the GEMM's matrices -------------------------------------
+// w [o, c, kh, kw]; mask [o, c] of 0/1 (0: no mask), scale: the stored value is
+// f32(f64(mask scale) f64(w)), as the JS reference (src/ops/conv2d.ts relayout) rounds it.
+
+// @ts-ignore: decorator
+@inline function factor(mask: usize, i: i32, scale: f64): f64 {
+  return mask ? <f64>load<f32>(mask + (<usize>i << 2)) * scale : scale;
+}
+
+/** dst[(ky kw + kx) c + ci, k] = w[k, ci, ky, kx] (row stride ld, zero past o): W [K, ld]. */
+export function filterToKO(w: usize, o: i32, c: i32, kh: i32, kw: i32, mask: usize, scale: f64, dst: usize, ld: i32): void {
+  const K = kh * kw * c;
+  memory.fill(dst, 0, <usize>(K * ld) << 2);
+  let src = w;
+  for (let k = 0; k < o; k++)
+    for (let ci = 0; ci < c; ci++) {
+      const m = factor(mask, k * c + ci, scale);
+      for (let i = 0; i < kh * kw; i++) {
+        store<f32>(dst + (<usize>((i * c + ci) * ld + k) << 2), <f32>(m * <f64>load<f32>(src)));
+        src += 4;
+      }
+    }
+}
+
+/** dst[k, (ky kw + kx) c + ci] = w[k, ci, ky, kx] (row stride ld >= K, zero past K): Wt [o, ld]. */
+export function filterToOK(w: usize, o: i32, c: i32, kh: i32, kw: i32, mask: usize, scale: f64, dst: usize, ld: i32): void {
+  const K = kh * kw * c;
+  memory.fill(dst, 0, <usize>(o * ld) << 2);
+  let src = w;
+  for (let k = 0; k < o; k++)
+    for (let ci = 0; ci < c; ci++) {
+      const m = factor(mask, k * c + ci, scale);
+      for (let i = 0; i < kh * kw; i++) {
+        store<f32>(dst + (<usize>(k * ld + i * c + ci) << 2), <f32>(m * <f64>load<f32>(src)));
+        src += 4;
+      }
+    }
+  if (K > ld) unreachable();
+}
+
+/** The inverse of filterToKO: w[k, ci, ky, kx] = src[(ky kw + kx) c + ci, k] (mask and scale applied). */
+export function filterFromKO(src: usize, ld: i32, o: i32, c: i32, kh: i32, kw: i32, mask: usize, scale: f64, w: usize): void {
+  let dst = w;
+  for (let k = 0; k < o; k++)
+    for (let ci = 0; ci < c; ci++) {
+      const m = factor(mask, k * c + ci, scale);
+      for (let i = 0; i < kh * kw; i++) {
+        store<f32>(dst, <f32>(m * <f64>load<f32>(src + (<usize>((i * c + ci) * ld + k) << 2))));
+        dst += 4;
+      }
+    }
+}

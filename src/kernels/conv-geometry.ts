@@ -1,0 +1,79 @@
+// The sizes of a 2-D convolution as the WebAssembly kernels take them (assembly/conv.ts): NHWC,
+// any kernel size, strides and zero padding, no dilation. tfjs's own computeConv2DInfo resolves
+// 'same', 'valid' and explicit padding, so every kernel agrees with the stock ones on shapes.
+import * as tf from '@tensorflow/tfjs-core';
+import { roundUp4 } from './util.js';
+import type { Arena } from './wasm.js';
+
+export type Conv2DAttrs = {
+  strides: number | [number, number];
+  pad: unknown;
+  dataFormat: string;
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+};
+
+export interface Geometry {
+  n: number; h: number; w: number; c: number; // input [n, h, w, c]
+  kh: number; kw: number; o: number; // filter [kh, kw, c, o]
+  sh: number; sw: number; pt: number; pl: number; // strides, top and left zero padding
+  oh: number; ow: number; // output [n, oh, ow, o]
+  P: number; // output pixels n oh ow
+  K: number; // patch length kh kw c
+  outShape: number[];
+  /** Output pixels per block: a block's patch rows (block x max(K, kPad) floats) stay in cache. */
+  block: number;
+  /**
+   * One input channel, stride 1, no padding, rows of a multiple of 4 outputs and a filter at most
+   * 5 wide: the direct kernels (conv1Forward, conv1Filter) take it without patch rows.
+   */
+  direct: boolean;
+}
+
+/** Scratch floats per block: the L2 cache of one core holds them with room for the operands. */
+const BLOCK_FLOATS = 16384;
+const MAX_BLOCK = 512;
+
+/** The geometry of x [n, h, w, c] * filter [kh, kw, c, o], or null for what the kernels do not take (dilation, NCHW, empty output). */
+export function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): Geometry | null {
+  if (attrs.dataFormat !== 'NHWC') return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad as 'valid',
+    attrs.dimRoundingMode,
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.outHeight <= 0 || info.outWidth <= 0) return null;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
+  const K = kh * kw * c;
+  return {
+    n, h, w, c, kh, kw, o,
+    sh: info.strideHeight, sw: info.strideWidth, pt: info.padInfo.top, pl: info.padInfo.left,
+    oh: info.outHeight, ow: info.outWidth,
+    P: n * info.outHeight * info.outWidth,
+    K,
+    outShape: info.outShape,
+    block: Math.max(4, Math.min(MAX_BLOCK, Math.floor(BLOCK_FLOATS / roundUp4(K)) & ~3)),
+    direct: c === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
+      info.outHeight === h - kh + 1 && info.outWidth === w - kw + 1 && info.outWidth % 4 === 0 && kw <= 5,
+  };
+}
+
+/** The geometry as assembly/conv.ts reads it (GEO_* order there); returns its pointer. */
+export function putGeometry(arena: Arena, g: Geometry): number {
+  const fields = [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, g.block];
+  const ptr = arena.alloc(fields.length);
+  arena.i32(ptr, fields.length).set(fields);
+  return ptr;
+}
+
+/**
+ * The row stride of the output and of its gradient: O rounded up to 4 for the GEMM (it vectorises
+ * along O), O itself for the direct kernels (padding would cost a copy of each tensor).
+ */
+export const outputLd = (g: Geometry) => (g.direct ? g.o : roundUp4(g.o));
+
+/** Scratch for one block of patch rows. */
+export const scratchFloats = (g: Geometry) => g.block * roundUp4(g.K);
