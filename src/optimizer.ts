@@ -3,7 +3,7 @@
 // bit of the weights) depends on the shard count S but never on which thread computed a slot.
 //
 // The JS loops below are the definition. When the WebAssembly kernels are loaded in this thread
-// the same arithmetic runs there (assembly/update.ts: same float64 operations, same bits, which
+// the same arithmetic runs there (src/kernels/update.as.ts: same float64 operations, same bits, which
 // test/engine.test.ts checks), because V8's loops over shared-memory arrays made the update
 // ~0.6 ms of every step, during which all workers wait.
 import type { ParamStore } from './params.js';

@@ -64,7 +64,7 @@ describe.each([32, 7])('batch %i', (n) => {
   describe.each(CONVS)('%s convolution', (_, hwc, f, strides, pad) => {
     const x = [n, ...hwc];
     const attrs = { strides, pad, dataFormat: 'NHWC', dilations: 1 };
-    const dy = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], [...f] as [number, number, number, number], strides, 1, pad as 'same').outShape;
+    const dy = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], [...f] as [number, number, number, number], strides as number, 1, pad as 'same').outShape;
     test('forward (Conv2D)', () => compare(([a, w]) => run('Conv2D', { x: a, filter: w }, attrs), [x, [...f]]));
     test('filter gradient (Conv2DBackpropFilter)', () =>
       compare(([a, g]) => run('Conv2DBackpropFilter', { x: a, dy: g }, { ...attrs, filterShape: [...f] }), [x, dy]));

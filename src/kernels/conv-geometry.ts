@@ -1,4 +1,4 @@
-// The sizes of a 2-D convolution as the WebAssembly kernels take them (assembly/conv.ts): NHWC,
+// The sizes of a 2-D convolution as the WebAssembly kernels take them (conv.as.ts): NHWC,
 // any kernel size, strides and zero padding, no dilation. tfjs's own computeConv2DInfo resolves
 // 'same', 'valid' and explicit padding, so every kernel agrees with the stock ones on shapes.
 import * as tf from '@tensorflow/tfjs-core';
@@ -61,7 +61,7 @@ export function geometry(xShape: number[], filterShape: number[], attrs: Conv2DA
   };
 }
 
-/** The geometry as assembly/conv.ts reads it (GEO_* order there); returns its pointer. */
+/** The geometry as conv.as.ts reads it (the order of its Geo); returns its pointer. */
 export function putGeometry(arena: Arena, g: Geometry): number {
   const fields = [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, g.block];
   const ptr = arena.alloc(fields.length);

@@ -1,5 +1,5 @@
 // The stock-named convolution kernels (Conv2D and its two gradients, what tf.conv2d runs) on the
-// WebAssembly kernels of assembly/conv.ts: NHWC, any kernel size, strides and padding. Dilated or
+// WebAssembly kernels of conv.as.ts: NHWC, any kernel size, strides and padding. Dilated or
 // NCHW convolutions go to the stock kernels. The conv2d layer op (layer-conv2d.ts) shares the
 // three products below.
 //

@@ -1,4 +1,4 @@
-// Elementwise kernels on the WebAssembly SIMD code (assembly/elementwise.ts) for the shapes
+// Elementwise kernels on the WebAssembly SIMD code (elementwise.as.ts) for the shapes
 // LeNet-5 produces. tfjs-backend-cpu's binary ops take a per-element index-conversion path whenever
 // shapes differ (a scalar, a bias vector), and even flat JS loops cost ~1.8 ns a float32 value;
 // the SIMD loops plus the copies in and out cost a fraction of that. Handled broadcasts:
@@ -118,7 +118,7 @@ export const ELEMENTWISE_KERNELS: FastKernel[] = [
   binary(tf.Add, 'add'),
   binary(tf.Sub, 'sub'),
   binary(tf.Multiply, 'mul'),
-  // V8's Math.tanh costs ~20 ns a value; the SIMD kernel (assembly/kernels.ts) well under 1 ns.
+  // V8's Math.tanh costs ~20 ns a value; the SIMD kernel (activation.as.ts) well under 1 ns.
   unary(tf.Tanh, (x) => pass(x, (xp, outp, n) => kernels().tanh(xp, outp, n))),
   unary(tf.Square, (x) => pass(x, (xp, outp, n) => kernels().square(xp, outp, n))),
   { kernelName: TANH_GRAD, kernelFunc: tanhGradKernel },

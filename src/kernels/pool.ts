@@ -1,5 +1,5 @@
 // 2x2 average pooling with stride 2 and no padding (LeNet-5's S2 and S4), NHWC, in WebAssembly
-// (assembly/elementwise.ts).
+// (pool.as.ts).
 // Other pooling configurations go to the stock kernels.
 import * as tf from '@tensorflow/tfjs-core';
 import { output, stock, values, type FastKernel, type KernelArgs } from './util.js';

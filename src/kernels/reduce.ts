@@ -1,4 +1,4 @@
-// Sum (in WebAssembly, assembly/elementwise.ts) and Transpose (plain JS). The stock Sum first
+// Sum (in WebAssembly, reduce.as.ts) and Transpose (plain JS). The stock Sum first
 // transposes the reduced axes to the end with a per-element index conversion; LeNet-5 only sums
 // over leading axes (bias gradients: [n, h, w, c] -> [c]) or trailing ones (row sums), which are
 // flat loops. Sums accumulate in float64.

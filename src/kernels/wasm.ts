@@ -36,7 +36,7 @@ export interface KernelExports {
   sgdStep(g: number, v: number, w: number, n: number, lr: number, mu: number): void;
 }
 
-/** out[i] = x[i] op y[i mod period], i < n (assembly/elementwise.ts). */
+/** out[i] = x[i] op y[i mod period], i < n (elementwise.as.ts). */
 type BinaryKernel = (x: number, y: number, period: number, out: number, n: number) => void;
 
 let wasm: KernelExports | null = null;

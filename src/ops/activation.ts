@@ -1,5 +1,5 @@
 // The activations a layer op can end with, by name for users and by code for the kernels
-// (the WebAssembly epilogue, assembly/kernels.ts biasAct/actGrad, uses the same codes).
+// (the WebAssembly epilogue, src/kernels/activation.as.ts biasAct/actGrad, uses the same codes).
 export const ACTIVATIONS = ['linear', 'tanh', 'relu', 'sigmoid'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 

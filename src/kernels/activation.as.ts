@@ -1,16 +1,6 @@
-// WebAssembly SIMD kernels (AssemblyScript, compiled by scripts/build.mjs with `asc`). Pointers are
-// byte offsets into this module's memory, which the JS side (src/kernels/wasm.ts) manages as an
-// arena above heapBase(). Strides and sizes are in floats. All arithmetic is float32; results
-// depend only on the inputs (fixed loop orders, no threads), which determinism needs.
-
-export * from './elementwise';
-export * from './gemm';
-export * from './conv';
-export * from './update';
-
-export function heapBase(): usize {
-  return __heap_base;
-}
+// Activations in WebAssembly SIMD: tanh (the Tanh kernel, elementwise.ts) and the layer ops'
+// epilogue and its gradient (layer-conv2d.ts, layer-dense.ts): bias, scale and activation in one
+// pass over a product's output.
 
 // ---- tanh --------------------------------------------------------------------------------------
 // y = tanh(x) for n floats (n rounded up to a multiple of 4: every value takes the same SIMD path,

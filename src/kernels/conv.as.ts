@@ -3,41 +3,17 @@
 // enough to stay in cache, multiplied at once, and dropped. (Whole-batch im2col wrote several MB a
 // step and read it back from main memory.)
 //
-// Geometry (geo: GEO_LEN i32s, written by src/kernels/conv-geometry.ts):
+// Geometry (geo: 13 i32s in the order of Geo below, written by conv-geometry.ts):
 //   x [n, h, w, c]; filter as the matrix W [K, ld] (K = kh kw c rows in (ky, kx, c) order, one
 //   column per output channel, ld >= o a multiple of 4, zero past o); y [P, ld] with
 //   P = n oh ow output pixels (s, oy, ox); input pixel (oy sh - pt + ky, ox sw - pl + kx).
 //   forward      y[P, ld]  = cols[P, K] W[K, ld]
 //   filter grad  dW[K, ld] = cols^T g            (g [P, ld], zero past o)
 //   input grad   dx        = col2im(g Wt)        (Wt [o, kPad] = W^T, kPad = K rounded up to 4)
-import { gemm, gemmAdd } from './gemm';
+import { gemm, gemmAdd } from './gemm.as';
 
-// @ts-ignore: decorator
-@inline const N_ = 0;
-// @ts-ignore: decorator
-@inline const H_ = 1;
-// @ts-ignore: decorator
-@inline const W_ = 2;
-// @ts-ignore: decorator
-@inline const C_ = 3;
-// @ts-ignore: decorator
-@inline const KH_ = 4;
-// @ts-ignore: decorator
-@inline const KW_ = 5;
-// @ts-ignore: decorator
-@inline const SH_ = 6;
-// @ts-ignore: decorator
-@inline const SW_ = 7;
-// @ts-ignore: decorator
-@inline const PT_ = 8;
-// @ts-ignore: decorator
-@inline const PL_ = 9;
-// @ts-ignore: decorator
-@inline const OH_ = 10;
-// @ts-ignore: decorator
-@inline const OW_ = 11;
-// @ts-ignore: decorator
-@inline const BLOCK_ = 12; // output pixels per block
+/** Indices into the geometry block. */
+const enum Geo { N, H, W, C, KH, KW, SH, SW, PT, PL, OH, OW, BLOCK /* output pixels per block */ }
 
 // @ts-ignore: decorator
 @inline function geo(g: usize, i: i32): i32 {
@@ -69,8 +45,8 @@ import { gemm, gemmAdd } from './gemm';
  * ky, the kw c floats x[s, iy, ix0 .. ix0 + kw - 1, :], zero where the window leaves the image.
  */
 function im2colBlock(g: usize, x: usize, p0: i32, rows: i32, cols: usize, ldk: i32): void {
-  const h = geo(g, H_), w = geo(g, W_), c = geo(g, C_), kh = geo(g, KH_), kw = geo(g, KW_);
-  const sh = geo(g, SH_), sw = geo(g, SW_), pt = geo(g, PT_), pl = geo(g, PL_), oh = geo(g, OH_), ow = geo(g, OW_);
+  const h = geo(g, Geo.H), w = geo(g, Geo.W), c = geo(g, Geo.C), kh = geo(g, Geo.KH), kw = geo(g, Geo.KW);
+  const sh = geo(g, Geo.SH), sw = geo(g, Geo.SW), pt = geo(g, Geo.PT), pl = geo(g, Geo.PL), oh = geo(g, Geo.OH), ow = geo(g, Geo.OW);
   const seg = kw * c;
   const K = kh * seg;
   // (s, oy, ox) of pixel p0, then stepped along.
@@ -116,8 +92,8 @@ function im2colBlock(g: usize, x: usize, p0: i32, rows: i32, cols: usize, ldk: i
 
 /** The reverse of im2colBlock: adds each patch entry of cols [rows, ldk] into the dx pixel it came from. */
 function col2imBlock(g: usize, cols: usize, ldk: i32, p0: i32, rows: i32, dx: usize): void {
-  const h = geo(g, H_), w = geo(g, W_), c = geo(g, C_), kh = geo(g, KH_), kw = geo(g, KW_);
-  const sh = geo(g, SH_), sw = geo(g, SW_), pt = geo(g, PT_), pl = geo(g, PL_), oh = geo(g, OH_), ow = geo(g, OW_);
+  const h = geo(g, Geo.H), w = geo(g, Geo.W), c = geo(g, Geo.C), kh = geo(g, Geo.KH), kw = geo(g, Geo.KW);
+  const sh = geo(g, Geo.SH), sw = geo(g, Geo.SW), pt = geo(g, Geo.PT), pl = geo(g, Geo.PL), oh = geo(g, Geo.OH), ow = geo(g, Geo.OW);
   const seg = kw * c;
   for (let r = 0; r < rows; r++) {
     const p = p0 + r;
@@ -137,9 +113,9 @@ function col2imBlock(g: usize, cols: usize, ldk: i32, p0: i32, rows: i32, dx: us
 
 /** y[P, ld] = cols(x) W for W [K, ld]; scratch holds BLOCK K floats. */
 export function convForward(g: usize, x: usize, wt: usize, ld: i32, y: usize, scratch: usize): void {
-  const K = geo(g, KH_) * geo(g, KW_) * geo(g, C_);
-  const P = geo(g, N_) * geo(g, OH_) * geo(g, OW_);
-  const block = geo(g, BLOCK_);
+  const K = geo(g, Geo.KH) * geo(g, Geo.KW) * geo(g, Geo.C);
+  const P = geo(g, Geo.N) * geo(g, Geo.OH) * geo(g, Geo.OW);
+  const block = geo(g, Geo.BLOCK);
   for (let p0 = 0; p0 < P; p0 += block) {
     const rows = min(block, P - p0);
     im2colBlock(g, x, p0, rows, scratch, K);
@@ -152,9 +128,9 @@ export function convForward(g: usize, x: usize, wt: usize, ld: i32, y: usize, sc
  * holds BLOCK K floats.
  */
 export function convFilterGrad(g: usize, x: usize, dy: usize, ld: i32, dw: usize, scratch: usize): void {
-  const K = geo(g, KH_) * geo(g, KW_) * geo(g, C_);
-  const P = geo(g, N_) * geo(g, OH_) * geo(g, OW_);
-  const block = geo(g, BLOCK_);
+  const K = geo(g, Geo.KH) * geo(g, Geo.KW) * geo(g, Geo.C);
+  const P = geo(g, Geo.N) * geo(g, Geo.OH) * geo(g, Geo.OW);
+  const block = geo(g, Geo.BLOCK);
   memory.fill(dw, 0, <usize>(K * ld) << 2);
   for (let p0 = 0; p0 < P; p0 += block) {
     const rows = min(block, P - p0);
@@ -168,9 +144,9 @@ export function convFilterGrad(g: usize, x: usize, dy: usize, ld: i32, dw: usize
  * dx[n, h, w, c] = col2im(g Wt) for g [P, ld] and Wt [o, kPad]; scratch holds BLOCK kPad floats.
  */
 export function convInputGrad(g: usize, dy: usize, ld: i32, o: i32, wt: usize, kPad: i32, dx: usize, scratch: usize): void {
-  const P = geo(g, N_) * geo(g, OH_) * geo(g, OW_);
-  const block = geo(g, BLOCK_);
-  memory.fill(dx, 0, <usize>(geo(g, N_) * geo(g, H_) * geo(g, W_) * geo(g, C_)) << 2);
+  const P = geo(g, Geo.N) * geo(g, Geo.OH) * geo(g, Geo.OW);
+  const block = geo(g, Geo.BLOCK);
+  memory.fill(dx, 0, <usize>(geo(g, Geo.N) * geo(g, Geo.H) * geo(g, Geo.W) * geo(g, Geo.C)) << 2);
   for (let p0 = 0; p0 < P; p0 += block) {
     const rows = min(block, P - p0);
     gemm(rows, kPad, o, dy + (<usize>(p0 * ld) << 2), ld, 1, wt, kPad, scratch, kPad);

@@ -1,0 +1,74 @@
+// 2x2 average pooling and its gradient in WebAssembly (the JS side: pool.ts).
+
+// ---- 2x2 average pooling, stride 2, NHWC --------------------------------------------------------
+// Output [n, h/2, w/2, c] = (x00 + x01 + x10 + x11) / 4, summed in float64 as tfjs's own kernel
+// does (so the results are its bits), two channels at a time.
+
+export function avgPool2(x: usize, n: i32, h: i32, w: i32, c: i32, out: usize): void {
+  const oh = h >> 1, ow = w >> 1;
+  const q = f64x2.splat(0.25);
+  const rowStride = <usize>(w * c) << 2;
+  const c4 = <usize>c << 2;
+  let o = out;
+  for (let s = 0; s < n; s++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xx = 0; xx < ow; xx++) {
+        const p00 = x + (<usize>(((s * h + 2 * y) * w + 2 * xx) * c) << 2);
+        const p10 = p00 + rowStride;
+        let k = 0;
+        for (; k + 2 <= c; k += 2) {
+          const b = <usize>k << 2;
+          let sum = f64x2.promote_low_f32x4(v128.load64_zero(p00 + b));
+          sum = f64x2.add(sum, f64x2.promote_low_f32x4(v128.load64_zero(p00 + c4 + b)));
+          sum = f64x2.add(sum, f64x2.promote_low_f32x4(v128.load64_zero(p10 + b)));
+          sum = f64x2.add(sum, f64x2.promote_low_f32x4(v128.load64_zero(p10 + c4 + b)));
+          v128.store64_lane(o, f32x4.demote_f64x2_zero(f64x2.mul(sum, q)), 0);
+          o += 8;
+        }
+        for (; k < c; k++) {
+          const b = <usize>k << 2;
+          const sum = <f64>load<f32>(p00 + b) + <f64>load<f32>(p00 + c4 + b) + <f64>load<f32>(p10 + b) + <f64>load<f32>(p10 + c4 + b);
+          store<f32>(o, <f32>(sum * 0.25));
+          o += 4;
+        }
+      }
+    }
+  }
+}
+
+/** dx [n, h, w, c] from dy [n, h/2, w/2, c]: each input of a window gets 0.25 dy (dx is overwritten). */
+export function avgPool2Grad(dy: usize, n: i32, h: i32, w: i32, c: i32, dx: usize): void {
+  const oh = h >> 1, ow = w >> 1;
+  if (oh * 2 != h || ow * 2 != w) memory.fill(dx, 0, <usize>(n * h * w * c) << 2); // odd sizes: the last row/column gets 0
+  const q = f32x4.splat(0.25);
+  const rowStride = <usize>(w * c) << 2;
+  const c4 = <usize>c << 2;
+  let g = dy;
+  for (let s = 0; s < n; s++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xx = 0; xx < ow; xx++) {
+        const p00 = dx + (<usize>(((s * h + 2 * y) * w + 2 * xx) * c) << 2);
+        const p10 = p00 + rowStride;
+        let k = 0;
+        for (; k + 4 <= c; k += 4) {
+          const b = <usize>k << 2;
+          const v = f32x4.mul(v128.load(g), q);
+          v128.store(p00 + b, v);
+          v128.store(p00 + c4 + b, v);
+          v128.store(p10 + b, v);
+          v128.store(p10 + c4 + b, v);
+          g += 16;
+        }
+        for (; k < c; k++) {
+          const b = <usize>k << 2;
+          const v = load<f32>(g) * 0.25;
+          store<f32>(p00 + b, v);
+          store<f32>(p00 + c4 + b, v);
+          store<f32>(p10 + b, v);
+          store<f32>(p10 + c4 + b, v);
+          g += 4;
+        }
+      }
+    }
+  }
+}
