@@ -46,20 +46,23 @@ async function compare(op: (...t: tf.Tensor[]) => tf.Tensor, reference: (...t: t
 }
 
 describe('conv2d', () => {
-  // [n, h, w, c, o, k]: one input channel with and without the direct kernels' row width, odd sizes, 1 and many channels, a 1x1 output.
+  // [n, h, w, c, o, k, stride, padding]: one input channel with and without the direct kernels'
+  // row width, odd sizes, 1 and many channels, a 1x1 output; stride 2 and 'same' padding.
   const shapes = [
-    [2, 32, 32, 1, 6, 5], [3, 9, 11, 1, 5, 3], [2, 14, 14, 6, 16, 5], [1, 7, 5, 3, 1, 3], [4, 5, 5, 16, 7, 5], [2, 6, 6, 2, 3, 1],
-  ];
-  test.each(shapes.flatMap((s) => (['linear', 'tanh', 'relu', 'sigmoid'] as const).map((a) => [s, a] as const)))('%j %s, against tf.conv2d + bias + activation', async ([n, h, w, c, o, k], activation) => {
+    [2, 32, 32, 1, 6, 5, 1, 'valid'], [3, 9, 11, 1, 5, 3, 1, 'valid'], [2, 14, 14, 6, 16, 5, 1, 'valid'], [1, 7, 5, 3, 1, 3, 1, 'valid'],
+    [4, 5, 5, 16, 7, 5, 1, 'valid'], [2, 6, 6, 2, 3, 1, 1, 'valid'],
+    [2, 10, 10, 1, 8, 3, 1, 'same'], [2, 9, 7, 3, 4, 3, 2, 'same'], [3, 11, 11, 2, 5, 5, 2, 'valid'], [1, 8, 8, 12, 10, 5, 1, 'same'],
+  ] as const;
+  test.each(shapes.flatMap((s) => (['linear', 'tanh', 'relu', 'sigmoid'] as const).map((a) => [s, a] as const)))('%j %s, against tf.conv2d + bias + activation', async ([n, h, w, c, o, k, stride, padding], activation) => {
     const [alpha, beta] = [0.7, 1.3];
     const inputs = [rand([n, h, w, c]), rand([o, c, k, k], 0.5), rand([o], 0.5)];
     const mask = Array.from({ length: o * c }, (_, i) => (i % 3 === 1 ? 0 : 1));
     const reference = (x: tf.Tensor, wt: tf.Tensor, b: tf.Tensor) => {
       const masked = tf.mul(wt, tf.reshape(tf.tensor(mask), [o, c, 1, 1]));
-      const z = tf.conv2d(x as tf.Tensor4D, tf.transpose(masked, [2, 3, 1, 0]) as tf.Tensor4D, 1, 'valid');
+      const z = tf.conv2d(x as tf.Tensor4D, tf.transpose(masked, [2, 3, 1, 0]) as tf.Tensor4D, stride, padding);
       return act(activation, tf.add(tf.mul(z, alpha), tf.mul(b, beta)));
     };
-    const op = (x: tf.Tensor, wt: tf.Tensor, b: tf.Tensor) => conv2d(x as tf.Tensor4D, wt as tf.Tensor4D, b as tf.Tensor1D, { alpha, beta, activation, mask });
+    const op = (x: tf.Tensor, wt: tf.Tensor, b: tf.Tensor) => conv2d(x as tf.Tensor4D, wt as tf.Tensor4D, b as tf.Tensor1D, { alpha, beta, activation, mask, stride, padding });
     await compare(op, reference, inputs);
   });
 
@@ -80,6 +83,9 @@ describe('conv2d', () => {
     const x = rand([1, 6, 6, 2]);
     expect(() => conv2d(x as tf.Tensor4D, rand([3, 4, 3, 3]) as tf.Tensor4D, null)).toThrow(/conv2d: x has 2 channels, w expects 4/);
     expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 7, 7]) as tf.Tensor4D, null)).toThrow(/a 7x7 filter does not fit in a 6x6 input/);
+    expect(conv2d(x as tf.Tensor4D, rand([3, 2, 7, 7]) as tf.Tensor4D, null, { padding: 'same', stride: 2 }).shape).toEqual([x.shape[0], 3, 3, 3]);
+    expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 3, 3]) as tf.Tensor4D, null, { stride: 0 })).toThrow(/stride must be a positive integer/);
+    expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 3, 3]) as tf.Tensor4D, null, { padding: 'full' as 'same' })).toThrow(/padding must be 'valid' or 'same'/);
     expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 3, 3]) as tf.Tensor4D, rand([2]) as tf.Tensor1D)).toThrow(/b must be \[3\]/);
     expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 3, 3]) as tf.Tensor4D, null, { activation: 'gelu' as Activation })).toThrow(/activation must be one of linear, tanh, relu, sigmoid/);
     expect(() => conv2d(x as tf.Tensor4D, rand([3, 2, 3, 3]) as tf.Tensor4D, null, { mask: [1, 0] })).toThrow(/mask must have o x c = 6 entries/);

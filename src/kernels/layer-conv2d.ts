@@ -8,13 +8,11 @@
 //   backward  g[P, O]  = dy act'(y);  db = beta sum_P g;  dW = alpha cols^T g;  dx = col2im(alpha g W^T)
 import * as tf from '@tensorflow/tfjs-core';
 import { activationCode } from '../ops/activation.js';
-import { LAYER_CONV2D, LAYER_CONV2D_GRAD, type Conv2dAttrs } from '../ops/conv2d.js';
+import { convAttrs, LAYER_CONV2D, LAYER_CONV2D_GRAD, type Conv2dAttrs } from '../ops/conv2d.js';
 import { convProduct, filterGradient, inputGradient, putX } from './conv.js';
 import { geometry, outputLd } from './conv-geometry.js';
 import { output, roundUp4, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
-
-const VALID = { strides: 1, pad: 'valid', dataFormat: 'NHWC' };
 
 /** The bias, scaled by beta, repeated to `period` floats (a multiple of 4) for biasAct, zero past o. */
 function biasRow(arena: Arena, b: Float32Array | null, beta: number, o: number, ld: number, period: number): number {
@@ -32,7 +30,7 @@ function forward(args: KernelArgs): tf.TensorInfo {
   const { x, filter, bias } = args.inputs;
   const a = args.attrs as unknown as Conv2dAttrs;
   const [o, c, kh, kw] = filter.shape;
-  const g = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], VALID);
+  const g = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], convAttrs(a));
   if (!g) return stock(LAYER_CONV2D, args) as tf.TensorInfo;
   const ld = outputLd(g);
   const arena = new Arena();
@@ -54,7 +52,7 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, filter, y } = args.inputs;
   const a = args.attrs as unknown as Conv2dAttrs;
   const [o, c, kh, kw] = filter.shape;
-  const geo = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], VALID);
+  const geo = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], convAttrs(a));
   if (!geo) return stock(LAYER_CONV2D_GRAD, args) as tf.TensorInfo[];
   const { P, K } = geo;
   // g = dy act'(y), [P, ld], zero past o (dy is zero there).

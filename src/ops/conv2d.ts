@@ -5,8 +5,9 @@
 // their own. Any model builds on it; tfjs's autodiff chains it with every other op.
 //
 // Shapes: x [n, h, w, c] (NHWC), w [o, c, kh, kw] (PyTorch's OIHW, so checkpoints need no
-// reshaping), b [o], mask [o, c] (a fixed connection table, 1 = connected), y [n, h-kh+1, w-kw+1, o].
-// Stride 1, 'valid' padding.
+// reshaping), b [o], mask [o, c] (a fixed connection table, 1 = connected), y [n, oh, ow, o] with
+// 'valid' padding oh = floor((h - kh) / stride) + 1, with 'same' oh = ceil(h / stride) (zero
+// padding split as tfjs and TensorFlow split it, the extra row or column at the bottom and right).
 //
 // Kernels: the portable definition below (registered on tfjs's `cpu` backend, built on its
 // stock Conv2D kernels) and the WebAssembly one (src/kernels/layer-conv2d.ts) on the fast backend.
@@ -20,22 +21,36 @@ export const LAYER_CONV2D_GRAD = 'LayerConv2DGrad';
 export interface Conv2dOptions extends LayerOptions {
   /** [o, c] of 0/1: which input channels each output channel reads (the weights elsewhere count as 0). */
   mask?: ArrayLike<number> | null;
+  /** Rows and columns between windows: a number or [vertical, horizontal]. Default 1. */
+  stride?: number | [number, number];
+  /** 'valid' (windows inside the input) or 'same' (zero padding, output ceil(size / stride)). Default 'valid'. */
+  padding?: 'valid' | 'same';
 }
 
 /** The kernels' attributes (mask as plain numbers: it is fixed, not a tensor on the tape). */
 export interface Conv2dAttrs extends LayerAttrs {
   mask: number[] | null;
+  strides: [number, number];
+  pad: 'valid' | 'same';
 }
+
+/** The stock convolution kernels' attributes for a layer's stride and padding. */
+export const convAttrs = (a: Conv2dAttrs) => ({ strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined });
 
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, options: Conv2dOptions = {}): tf.Tensor4D {
   const [o, c, kh, kw] = w.shape;
   if (x.rank !== 4 || w.rank !== 4) throw new TypeError(`conv2d: x must be [n, h, w, c] and w [o, c, kh, kw], got [${x.shape}] and [${w.shape}]`);
   if (x.shape[3] !== c) throw new TypeError(`conv2d: x has ${x.shape[3]} channels, w expects ${c}`);
-  if (x.shape[1] < kh || x.shape[2] < kw) throw new TypeError(`conv2d: a ${kh}x${kw} filter does not fit in a ${x.shape[1]}x${x.shape[2]} input`);
+  const stride = options.stride ?? 1;
+  const strides: [number, number] = typeof stride === 'number' ? [stride, stride] : [stride[0], stride[1]];
+  if (!strides.every((v) => Number.isInteger(v) && v >= 1)) throw new TypeError(`conv2d: stride must be a positive integer or two of them, got ${JSON.stringify(stride)}`);
+  const pad = options.padding ?? 'valid';
+  if (pad !== 'valid' && pad !== 'same') throw new TypeError(`conv2d: padding must be 'valid' or 'same', got ${JSON.stringify(pad)}`);
+  if (pad === 'valid' && (x.shape[1] < kh || x.shape[2] < kw)) throw new TypeError(`conv2d: a ${kh}x${kw} filter does not fit in a ${x.shape[1]}x${x.shape[2]} input (padding 'valid')`);
   if (b && (b.rank !== 1 || b.shape[0] !== o)) throw new TypeError(`conv2d: b must be [${o}], got [${b.shape}]`);
   const mask = options.mask ? Array.from(options.mask) : null;
   if (mask && mask.length !== o * c) throw new TypeError(`conv2d: mask must have o x c = ${o * c} entries, got ${mask.length}`);
-  const attrs: Conv2dAttrs = { ...layerAttrs(options, 'conv2d'), mask };
+  const attrs: Conv2dAttrs = { ...layerAttrs(options, 'conv2d'), mask, strides, pad };
   const inputs: Record<string, tf.Tensor> = b ? { x, filter: w, bias: b } : { x, filter: w };
   return tf.engine().runKernel(LAYER_CONV2D, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
@@ -65,8 +80,6 @@ export const hwioOf = (w: Float32Array, shape: number[], mask: number[] | null, 
 /** The inverse, for a filter gradient. */
 export const oihwOf = (g: Float32Array, shape: number[], mask: number[] | null, scale = 1) => relayout(g, shape, mask, scale, false);
 
-const STOCK_CONV = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
-
 function stockKernel(name: string, args: Args, inputs: Record<string, tf.TensorInfo>, attrs: tf.NamedAttrMap): tf.TensorInfo {
   const k = tf.getKernel(name, 'cpu');
   if (!k) throw new Error(`tfjs-backend-cpu has no ${name} kernel`);
@@ -79,7 +92,7 @@ function forwardCpu(args: Args): tf.TensorInfo {
   const be = cpuOf(args);
   const [o, c, kh, kw] = filter.shape;
   const f = be.makeTensorInfo([kh, kw, c, o], 'float32', hwioOf(vals(args, filter), filter.shape, a.mask));
-  const conv = stockKernel('Conv2D', args, { x, filter: f }, STOCK_CONV as unknown as tf.NamedAttrMap);
+  const conv = stockKernel('Conv2D', args, { x, filter: f }, convAttrs(a) as unknown as tf.NamedAttrMap);
   be.disposeIntermediateTensorInfo(f);
   const v = vals(args, conv);
   const b = bias ? vals(args, bias) : null;
@@ -106,13 +119,13 @@ function backwardCpu(args: Args): tf.TensorInfo[] {
     db[i % o] += g;
   }
   const g = be.makeTensorInfo(dy.shape, 'float32', gz);
-  const dwHwio = stockKernel('Conv2DBackpropFilter', args, { x, dy: g }, { ...STOCK_CONV, filterShape: [kh, kw, c, o] } as unknown as tf.NamedAttrMap);
+  const dwHwio = stockKernel('Conv2DBackpropFilter', args, { x, dy: g }, { ...convAttrs(a), filterShape: [kh, kw, c, o] } as unknown as tf.NamedAttrMap);
   const dw = be.makeTensorInfo(filter.shape, 'float32', oihwOf(vals(args, dwHwio), filter.shape, a.mask));
   be.disposeIntermediateTensorInfo(dwHwio);
   let dx: tf.TensorInfo;
   if (a.inputGrad) {
     const f = be.makeTensorInfo([kh, kw, c, o], 'float32', hwioOf(vals(args, filter), filter.shape, a.mask));
-    dx = stockKernel('Conv2DBackpropInput', args, { dy: g, filter: f }, { ...STOCK_CONV, inputShape: x.shape } as unknown as tf.NamedAttrMap);
+    dx = stockKernel('Conv2DBackpropInput', args, { dy: g, filter: f }, { ...convAttrs(a), inputShape: x.shape } as unknown as tf.NamedAttrMap);
     be.disposeIntermediateTensorInfo(f);
   } else dx = be.makeTensorInfo([0], 'float32', new Float32Array(0));
   be.disposeIntermediateTensorInfo(g);
