@@ -35,6 +35,11 @@ export interface StepEvent {
   readonly updateMs: number;
   /** Tasks of this step that failed (a worker died, hung or threw) and were run again; absent when none. */
   readonly faults?: readonly string[];
+  /**
+   * Stock tfjs kernels (plain JS, slow) that ran in a training step for the first time in this
+   * run, as "Kernel [input shapes]"; absent when none. Each is reported once.
+   */
+  readonly fallbacks?: readonly string[];
 }
 
 export interface EpochEvent {
@@ -133,6 +138,7 @@ export class Coordinator {
   private queue: Promise<unknown> = Promise.resolve();
   /** Tasks that failed and were run again since the last event that reported them. */
   private faults: string[] = [];
+  private readonly fallbacksSeen = new Set<string>();
 
   /** Builds the store, fresh or from `start`; call start() before training. */
   constructor(options: ResolvedOptions, data: Mnist, start: StartState = {}) {
@@ -225,6 +231,7 @@ export class Coordinator {
       type: 'step', step: version + 1, epoch, stepInEpoch: t, stepsPerEpoch: this.stepsPerEpoch, loss, learningRate,
       samples: batch.length, ms, samplesPerSec: (batch.length * 1000) / ms,
       taskMs: Math.max(0, ...results.map((r) => r?.computeMs ?? 0)), updateMs: done - updating, ...this.takeFaults(),
+      ...this.newFallbacks(results),
     };
   }
 
@@ -244,6 +251,12 @@ export class Coordinator {
         this.faults.push(`${what}: ${why}; running it again (attempt ${n + 1} of ${attempts})`);
       }
     }
+  }
+
+  /** Fallbacks the workers report for the first time in this run ({} when none). */
+  private newFallbacks(results: readonly (GradientResult | null)[]): { fallbacks?: readonly string[] } {
+    const fresh = results.flatMap((r) => r?.fallbacks ?? []).filter((f) => !this.fallbacksSeen.has(f) && this.fallbacksSeen.add(f));
+    return fresh.length ? { fallbacks: fresh } : {};
   }
 
   /** The faults to report with the next event ({} when there were none). */

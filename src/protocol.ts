@@ -58,6 +58,8 @@ export interface GradientResult {
   readonly count: number;
   /** Milliseconds the worker spent on the task (building the batch, forward, backward, writing the slot). */
   readonly computeMs: number;
+  /** Stock kernels this worker ran for the first time since its last result (src/kernels/fallbacks.ts); absent when none. */
+  readonly fallbacks?: readonly string[];
 }
 
 export interface EvaluateResult {

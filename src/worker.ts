@@ -1,6 +1,7 @@
 // The worker's side: builds its own model from the spec, reads weights and images in place from
 // shared memory, and answers tasks. This is the only code that computes gradients, whether it
 // runs in a Piscina thread, a Comlink Web Worker, or the calling thread (pools/inline.ts).
+import { takeNewFallbacks } from './kernels/fallbacks.js';
 import { tf, useKernels } from './tf.js';
 import { fillInputs, fillOneHot, IMAGE_SIDE, INPUT_SIDE, NUM_CLASSES, type Dataset } from './data.js';
 import { distortInto, distortionFor, type AugmentOptions } from './augment.js';
@@ -84,7 +85,11 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
     try {
       const loss = computeGradient(spec, store, x, y, out);
       checkVersion(task.version, 'during');
-      return { kind: 'gradient', slot: task.slot, loss, count: task.indices.length, computeMs: performance.now() - started };
+      const fallbacks = takeNewFallbacks();
+      return {
+        kind: 'gradient', slot: task.slot, loss, count: task.indices.length, computeMs: performance.now() - started,
+        ...(fallbacks.length ? { fallbacks } : {}),
+      };
     } finally {
       x.dispose();
       y.dispose();

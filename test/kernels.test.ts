@@ -83,6 +83,23 @@ describe.each([32, 7])('batch %i', (n) => {
     await compare(([g, a]) => run('AvgPoolGrad', { dy: g, input: a }, { filterSize: 2, strides: 2, pad: 'valid' }), [y, x], true);
   });
 
+  test.each([
+    // [input HWC, window, stride, padding]: LeNet-like 2x2, overlapping 3x3 windows with 'same'
+    // padding on an odd size, stride 1, a window wider than tall, fewer than 4 channels
+    [[28, 28, 6], 2, 2, 'valid'],
+    [[9, 9, 5], 3, 2, 'same'],
+    [[7, 7, 8], 3, 1, 'same'],
+    [[6, 7, 3], [2, 3], [1, 2], 'valid'],
+    [[5, 5, 1], 2, 2, 'same'],
+  ] as const)('max pooling of %j, window %j, stride %j, %s, and its gradient', async (hwc, size, stride, pad) => {
+    const x = [n, ...hwc];
+    const attrs = { filterSize: size, strides: stride, pad };
+    const y = tf.backend_util.computePool2DInfo(x as [number, number, number, number], size as number, stride as number, 1, pad).outShape;
+    await compare(([a]) => tf.maxPool(a as tf.Tensor4D, size as number, stride as number, pad), [x], true);
+    // The gradient kernel reads the input and the forward output (as tf.grad of tf.maxPool passes them).
+    await compare(([g, a]) => run('MaxPoolGrad', { dy: g, input: a, output: tf.maxPool(a as tf.Tensor4D, size as number, stride as number, pad) }, attrs), [y, x]);
+  });
+
   test('2x2 average pooling with ceil rounding of an odd size (one more output row and column) falls back', async () => {
     const x = [n, 5, 5, 4];
     const y = [n, 3, 3, 4];
@@ -148,8 +165,10 @@ describe.each([32, 7])('batch %i', (n) => {
     [[n, 10], -1, false],
     [[n, 120], 0, false],
     [[n, 5, 3], 1, false], // a middle axis: falls back
+    [[n, 5, 3, 2], null, false], // every axis (tf.sum(x))
+    [[n, 4], null, true],
   ] as const)('sum of %j over %j (keepDims %s)', (shape, axis, keep) =>
-    compare(([a]) => tf.sum(a, axis as number | number[], keep), [[...shape]]));
+    compare(([a]) => tf.sum(a, axis as number | number[] | null, keep), [[...shape]]));
 
   test.each([
     [[6, 1, 5, 5], [2, 3, 1, 0]],

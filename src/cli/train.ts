@@ -190,6 +190,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     folder.record(line);
     if (flags.json) write(process.stdout, `${line}\n`);
     for (const f of ev.faults ?? []) warn(f);
+    if (ev.type === 'step') for (const f of ev.fallbacks ?? []) warn(`a stock tfjs kernel (plain JS, slow) ran in a training step: ${f}`);
   };
 
   try {

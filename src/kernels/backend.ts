@@ -1,11 +1,14 @@
 // The `fast` kernel set, as a tfjs backend of its own: a MathBackendCPU (same tensor storage) with
-// every stock cpu kernel, except those this project implements faster (see FAST_KERNELS).
+// every stock cpu kernel, except those this project implements faster (see FAST_KERNELS); the
+// stock ones that do arithmetic are counted when they run (fallbacks.ts).
 // Keeping the stock `cpu` backend untouched lets tests run the same ops on both and compare.
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { FAST_KERNELS, initFastKernels } from './index.js';
 import { TANH_GRAD } from './elementwise.js';
 import { escape, held, released } from './buffers.js';
+import { counts, recordFallback } from './fallbacks.js';
+import { LAYER_OP_KERNELS } from '../ops/index.js';
 
 export const FAST_BACKEND = 'lenet5-fast';
 
@@ -64,7 +67,16 @@ export function registerFastBackend(): Promise<string> {
     // Priority 0: below tfjs's own cpu (1), so tfjs never picks it unless asked.
     tf.registerBackend(FAST_BACKEND, () => new FastBackend(), 0);
     for (const k of tf.getKernelsForBackend('cpu')) {
-      if (!mine.has(k.kernelName)) tf.registerKernel({ ...k, backendName: FAST_BACKEND });
+      if (mine.has(k.kernelName)) continue;
+      // The layer ops' portable kernels are this project's own (the losses, on [n, classes]
+      // tensors, have no other): not counted.
+      const kernelFunc: tf.KernelFunc = counts(k.kernelName) && !LAYER_OP_KERNELS.has(k.kernelName)
+        ? (args) => {
+            recordFallback(k.kernelName, args.inputs as Record<string, tf.TensorInfo>);
+            return k.kernelFunc(args);
+          }
+        : k.kernelFunc;
+      tf.registerKernel({ ...k, backendName: FAST_BACKEND, kernelFunc });
     }
     for (const k of FAST_KERNELS) tf.registerKernel({ ...k, backendName: FAST_BACKEND } as tf.KernelConfig);
     registerTanhGradient();

@@ -72,3 +72,84 @@ export function avgPool2Grad(dy: usize, n: i32, h: i32, w: i32, c: i32, dx: usiz
     }
   }
 }
+
+// ---- max pooling, any window, stride and padding, NHWC -------------------------------------------
+// Geometry g: 12 i32s n, h, w, c, fh, fw, sh, sw, pt, pl, oh, ow (pool.ts writes them). A window's
+// maximum is taken as tfjs's kernel takes it: positions in row-major order from -Infinity, a value
+// replacing the maximum only when greater (so NaN never wins and the first of equal values does).
+
+// @ts-ignore: decorator
+@inline function pg(g: usize, i: i32): i32 {
+  return load<i32>(g + (<usize>i << 2));
+}
+
+/** out [n, oh, ow, c] = the maximum of each window (four channels at a time). */
+export function maxPool(g: usize, x: usize, out: usize): void {
+  const n = pg(g, 0), h = pg(g, 1), w = pg(g, 2), c = pg(g, 3), fh = pg(g, 4), fw = pg(g, 5);
+  const sh = pg(g, 6), sw = pg(g, 7), pt = pg(g, 8), pl = pg(g, 9), oh = pg(g, 10), ow = pg(g, 11);
+  const lowest = f32x4.splat(-Infinity);
+  let o = out;
+  for (let s = 0; s < n; s++)
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = max(0, oy * sh - pt), y1 = min(h, oy * sh - pt + fh);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = max(0, ox * sw - pl), x1 = min(w, ox * sw - pl + fw);
+        let k = 0;
+        for (; k + 4 <= c; k += 4) {
+          let m = lowest;
+          for (let iy = y0; iy < y1; iy++) {
+            let p = x + (<usize>(((s * h + iy) * w + x0) * c + k) << 2);
+            for (let ix = x0; ix < x1; ix++) {
+              m = f32x4.pmax(m, v128.load(p)); // m < v ? v : m
+              p += <usize>c << 2;
+            }
+          }
+          v128.store(o, m);
+          o += 16;
+        }
+        for (; k < c; k++) {
+          let m: f32 = -Infinity;
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = x0; ix < x1; ix++) {
+              const v = load<f32>(x + (<usize>(((s * h + iy) * w + ix) * c + k) << 2));
+              if (v > m) m = v;
+            }
+          store<f32>(o, m);
+          o += 4;
+        }
+      }
+    }
+}
+
+/** dx [n, h, w, c] (overwritten): each window's dy added at the position of its maximum. */
+export function maxPoolGrad(g: usize, x: usize, dy: usize, dx: usize): void {
+  const n = pg(g, 0), h = pg(g, 1), w = pg(g, 2), c = pg(g, 3), fh = pg(g, 4), fw = pg(g, 5);
+  const sh = pg(g, 6), sw = pg(g, 7), pt = pg(g, 8), pl = pg(g, 9), oh = pg(g, 10), ow = pg(g, 11);
+  memory.fill(dx, 0, <usize>(n * h * w * c) << 2);
+  let d = dy;
+  for (let s = 0; s < n; s++)
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = max(0, oy * sh - pt), y1 = min(h, oy * sh - pt + fh);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = max(0, ox * sw - pl), x1 = min(w, ox * sw - pl + fw);
+        for (let k = 0; k < c; k++) {
+          let m: f32 = -Infinity;
+          let at = -1; // the pixel (s h + iy) w + ix of the maximum
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = x0; ix < x1; ix++) {
+              const pixel = (s * h + iy) * w + ix;
+              const v = load<f32>(x + (<usize>(pixel * c + k) << 2));
+              if (v > m) {
+                m = v;
+                at = pixel;
+              }
+            }
+          if (at >= 0) {
+            const p = dx + (<usize>(at * c + k) << 2);
+            store<f32>(p, load<f32>(p) + load<f32>(d));
+          }
+          d += 4;
+        }
+      }
+    }
+}

@@ -1,6 +1,6 @@
-// 2x2 average pooling with stride 2 and no padding (LeNet-5's S2 and S4), NHWC, in WebAssembly
-// (pool.as.ts).
-// Other pooling configurations go to the stock kernels.
+// Pooling in WebAssembly (pool.as.ts), NHWC: 2x2 average pooling with stride 2 and no padding
+// (LeNet-5's S2 and S4), and max pooling with any window, stride and padding, with their
+// gradients. Other average poolings go to the stock kernels.
 import * as tf from '@tensorflow/tfjs-core';
 import { output, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
@@ -45,7 +45,51 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   return output(args, [...input.shape], arena.take(dxp, 1, n * h * w * c, n * h * w * c));
 }
 
+/** The pooling geometry as pool.as.ts reads it; returns its pointer. */
+function putPoolGeometry(arena: Arena, info: tf.backend_util.Conv2DInfo): number {
+  const fields = [
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth,
+  ];
+  const ptr = arena.alloc(fields.length);
+  arena.i32(ptr, fields.length).set(fields);
+  return ptr;
+}
+
+const poolInfo = (xShape: number[], a: PoolAttrs) =>
+  tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad as 'valid', a.dimRoundingMode);
+
+function maxPool(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs;
+  if (x.dtype !== 'float32') return stock('MaxPool', args) as tf.TensorInfo;
+  const info = poolInfo(x.shape, args.attrs as PoolAttrs);
+  const size = info.outShape.reduce((a, b) => a * b, 1);
+  const arena = new Arena();
+  const geo = putPoolGeometry(arena, info);
+  const xp = arena.put(values(args, x));
+  const outp = arena.alloc(size);
+  kernels().maxPool(geo, xp, outp);
+  return output(args, info.outShape, arena.take(outp, 1, size, size));
+}
+
+/** Inputs dy, input, output (tfjs's MaxPoolGrad); the maximum's position is found again from input. */
+function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const { dy, input } = args.inputs;
+  if (dy.dtype !== 'float32') return stock('MaxPoolGrad', args) as tf.TensorInfo;
+  const info = poolInfo(input.shape, args.attrs as PoolAttrs);
+  const size = input.shape.reduce((a, b) => a * b, 1);
+  const arena = new Arena();
+  const geo = putPoolGeometry(arena, info);
+  const xp = arena.put(values(args, input));
+  const dyp = arena.put(values(args, dy));
+  const dxp = arena.alloc(size);
+  kernels().maxPoolGrad(geo, xp, dyp, dxp);
+  return output(args, [...input.shape], arena.take(dxp, 1, size, size));
+}
+
 export const POOL_KERNELS: FastKernel[] = [
   { kernelName: tf.AvgPool, kernelFunc: avgPool },
   { kernelName: tf.AvgPoolGrad, kernelFunc: avgPoolGrad },
+  { kernelName: tf.MaxPool, kernelFunc: maxPool },
+  { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad },
 ];

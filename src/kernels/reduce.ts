@@ -9,10 +9,11 @@ import { Arena, kernels } from './wasm.js';
 
 function sum(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs;
-  const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+  const { axis, keepDims } = args.attrs as { axis: number | number[] | null; keepDims: boolean };
   if (x.dtype !== 'float32') return stock('Sum', args) as tf.TensorInfo;
   const rank = x.shape.length;
-  const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+  const asked = axis == null ? x.shape.map((_, i) => i) : Array.isArray(axis) ? axis : [axis]; // null: every axis (tf.sum(x))
+  const axes = [...new Set(asked.map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
   const k = axes.length;
   const leading = axes.every((a, i) => a === i);
   const trailing = axes.every((a, i) => a === rank - k + i);

@@ -14,6 +14,9 @@ export { ACTIVATIONS, type Activation } from './activation.js';
 
 const PORTABLE_KERNELS = [...CONV2D_CPU_KERNELS, ...DENSE_CPU_KERNELS, ...LOSS_KERNELS];
 
+/** The layer ops' kernel names: this project's own, never a stock tfjs kernel (src/kernels/fallbacks.ts). */
+export const LAYER_OP_KERNELS: ReadonlySet<string> = new Set(PORTABLE_KERNELS.map((k) => k.kernelName));
+
 export function registerLayerOps(): void {
   for (const k of PORTABLE_KERNELS) tf.registerKernel({ ...k, backendName: 'cpu' } as tf.KernelConfig);
   for (const g of [CONV2D_GRADIENT, DENSE_GRADIENT, RBF_GRADIENT, SOFTMAX_CE_GRADIENT]) tf.registerGradient(g);
