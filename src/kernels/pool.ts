@@ -45,28 +45,25 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   return output(args, [...input.shape], arena.take(dxp, 1, n * h * w * c, n * h * w * c));
 }
 
-/** The pooling geometry as pool.as.ts reads it; returns its pointer. */
-function putPoolGeometry(arena: Arena, info: tf.backend_util.Conv2DInfo): number {
+/** An arena holding the pooling geometry of input x (as pool.as.ts reads it) and x itself. */
+function poolArena(args: KernelArgs, x: tf.TensorInfo) {
+  const a = args.attrs as PoolAttrs;
+  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad as 'valid', a.dimRoundingMode);
   const fields = [
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth,
     info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth,
   ];
-  const ptr = arena.alloc(fields.length);
-  arena.i32(ptr, fields.length).set(fields);
-  return ptr;
+  const arena = new Arena();
+  const geo = arena.alloc(fields.length);
+  arena.i32(geo, fields.length).set(fields);
+  return { arena, info, geo, xp: arena.put(values(args, x)) };
 }
-
-const poolInfo = (xShape: number[], a: PoolAttrs) =>
-  tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad as 'valid', a.dimRoundingMode);
 
 function maxPool(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs;
   if (x.dtype !== 'float32') return stock('MaxPool', args) as tf.TensorInfo;
-  const info = poolInfo(x.shape, args.attrs as PoolAttrs);
+  const { arena, info, geo, xp } = poolArena(args, x);
   const size = info.outShape.reduce((a, b) => a * b, 1);
-  const arena = new Arena();
-  const geo = putPoolGeometry(arena, info);
-  const xp = arena.put(values(args, x));
   const outp = arena.alloc(size);
   kernels().maxPool(geo, xp, outp);
   return output(args, info.outShape, arena.take(outp, 1, size, size));
@@ -76,11 +73,8 @@ function maxPool(args: KernelArgs): tf.TensorInfo {
 function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const { dy, input } = args.inputs;
   if (dy.dtype !== 'float32') return stock('MaxPoolGrad', args) as tf.TensorInfo;
-  const info = poolInfo(input.shape, args.attrs as PoolAttrs);
+  const { arena, geo, xp } = poolArena(args, input);
   const size = input.shape.reduce((a, b) => a * b, 1);
-  const arena = new Arena();
-  const geo = putPoolGeometry(arena, info);
-  const xp = arena.put(values(args, input));
   const dyp = arena.put(values(args, dy));
   const dxp = arena.alloc(size);
   kernels().maxPoolGrad(geo, xp, dyp, dxp);
