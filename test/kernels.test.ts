@@ -142,6 +142,15 @@ describe.each([32, 7])('batch %i', (n) => {
     await compare(([a]) => tf.square(a), [[n, 84]], true);
   });
 
+  test('relu, sigmoid (via tanh: within 1e-5 of stock) and step, and the gradients of relu and sigmoid', async () => {
+    await compare(([a]) => tf.relu(a), [[n, 9, 9, 5]], true);
+    await compare(([a]) => tf.step(a), [[n, 7, 3]], true);
+    await compare(([a]) => tf.step(a, 0.25), [[n, 13]], true);
+    await compare(([a]) => tf.sigmoid(tf.mul(a, 8)), [[n, 10, 10, 3]]);
+    await compare(([a]) => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), v)))(a), [[n, 6, 6, 4]], true);
+    await compare(([a]) => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.sigmoid(v), v)))(a), [[n, 6, 6, 4]]);
+  });
+
   test('tanh gradient: one fused kernel on the fast backend, the same bits as tfjs\'s square, sub and mul', async () => {
     // Given y and dy (the forward tanh differs in the last bits between the kernel sets).
     const fromY = ([y, dy]: tf.Tensor[]) =>

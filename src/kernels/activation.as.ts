@@ -124,3 +124,32 @@ export function actGrad(dy: usize, y: usize, out: usize, n: i32, act: i32): void
     v128.store(out + o, v);
   }
 }
+
+// ---- activations as ops of their own (tf.relu, tf.sigmoid) and relu's gradient (tf.step) -------
+
+/** y = relu(x) (act 2) or sigmoid(x) (act 3) for n floats (n rounded up to a multiple of 4). */
+export function activate(x: usize, y: usize, n: i32, act: i32): void {
+  const m = (n + 3) & ~3;
+  if (act == 3) {
+    tanhRun(x, y, m, false, ZERO4, 4, 1, true);
+    return;
+  }
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < m; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.max(v128.load(x + o), zero));
+  }
+}
+
+/** y = 1 where x > 0, NaN where x is NaN, alpha elsewhere (tfjs's Step), n rounded up to a multiple of 4. */
+export function step(x: usize, y: usize, n: i32, alpha: f32): void {
+  const one = f32x4.splat(1);
+  const al = f32x4.splat(alpha);
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const s = v128.bitselect(one, al, f32x4.gt(v, zero));
+    v128.store(y + o, v128.bitselect(v, s, f32x4.ne(v, v)));
+  }
+}

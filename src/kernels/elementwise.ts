@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { output, sizeOf, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
 import { take } from './buffers.js';
+import { activationCode } from '../ops/activation.js';
 
 type Op = 'add' | 'sub' | 'mul';
 
@@ -114,6 +115,13 @@ function tanhGradKernel(args: KernelArgs): tf.TensorInfo {
   return output(args, [...y.shape], out);
 }
 
+function stepKernel(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs;
+  if (x.dtype !== 'float32') return stock(tf.Step, args) as tf.TensorInfo;
+  const alpha = (args.attrs as { alpha?: number }).alpha ?? 0;
+  return output(args, [...x.shape], pass(values(args, x), (xp, outp, n) => kernels().step(xp, outp, n, alpha)));
+}
+
 export const ELEMENTWISE_KERNELS: FastKernel[] = [
   binary(tf.Add, 'add'),
   binary(tf.Sub, 'sub'),
@@ -121,5 +129,8 @@ export const ELEMENTWISE_KERNELS: FastKernel[] = [
   // V8's Math.tanh costs ~20 ns a value; the SIMD kernel (activation.as.ts) well under 1 ns.
   unary(tf.Tanh, (x) => pass(x, (xp, outp, n) => kernels().tanh(xp, outp, n))),
   unary(tf.Square, (x) => pass(x, (xp, outp, n) => kernels().square(xp, outp, n))),
+  unary(tf.Relu, (x) => pass(x, (xp, outp, n) => kernels().activate(xp, outp, n, activationCode('relu')))),
+  unary(tf.Sigmoid, (x) => pass(x, (xp, outp, n) => kernels().activate(xp, outp, n, activationCode('sigmoid')))),
+  { kernelName: tf.Step, kernelFunc: stepKernel }, // relu's gradient is dy step(x)
   { kernelName: TANH_GRAD, kernelFunc: tanhGradKernel },
 ];

@@ -20,6 +20,8 @@ export interface KernelExports {
   filterFromKO(src: number, ld: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, w: number): void;
   tanh(x: number, y: number, n: number): void;
   biasAct(y: number, n: number, b: number, period: number, alpha: number, act: number): void;
+  activate(x: number, y: number, n: number, act: number): void;
+  step(x: number, y: number, n: number, alpha: number): void;
   actGrad(dy: number, y: number, out: number, n: number, act: number): void;
   add: BinaryKernel;
   sub: BinaryKernel;
