@@ -33,11 +33,12 @@ describe.each(['lenet5', 'lenet5-softmax'] as const)('%s', (model) => {
   });
 });
 
-test('strided, padded convolutions, the conv2d layer op, max pooling, relu and sigmoid run no stock kernel', () => {
+test('strided, padded convolutions, the conv2d layer op, max and average pooling, relu and sigmoid run no stock kernel', () => {
   const x = ones([2, 9, 9, 3]);
   tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.maxPool(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), 3, 2, 'same')))([x, ones([3, 3, 3, 4])]);
   tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(conv2d(a as tf.Tensor4D, w as tf.Tensor4D, null, { stride: 2, padding: 'same', activation: 'relu' })))([x, ones([4, 3, 3, 3])]);
   tf.grad((a: tf.Tensor) => tf.sum(tf.sigmoid(tf.relu(a))))(x);
+  tf.grad((a: tf.Tensor) => tf.sum(tf.avgPool(a as tf.Tensor4D, 9, 1, 'valid')))(x); // global average pooling
   expect(fallbacks()).toEqual([]);
 });
 

@@ -100,6 +100,21 @@ describe.each([32, 7])('batch %i', (n) => {
     await compare(([g, a]) => run('MaxPoolGrad', { dy: g, input: a, output: tf.maxPool(a as tf.Tensor4D, size as number, stride as number, pad) }, attrs), [y, x]);
   });
 
+  test.each([
+    // [input HWC, window, stride]: global average pooling, overlapping windows, a window wider
+    // than tall, strides wider than the window (inputs no window reads)
+    [[7, 7, 16], 7, 1],
+    [[9, 9, 3], 3, 1],
+    [[8, 9, 5], [2, 3], [2, 1]],
+    [[10, 10, 2], 2, 3],
+  ] as const)('average pooling of %j, window %j, stride %j, no padding, and its gradient', async (hwc, size, stride) => {
+    const x = [n, ...hwc];
+    const attrs = { filterSize: size, strides: stride, pad: 'valid' };
+    const y = tf.backend_util.computePool2DInfo(x as [number, number, number, number], size as number, stride as number, 1, 'valid').outShape;
+    await compare(([a]) => tf.avgPool(a as tf.Tensor4D, size as number, stride as number, 'valid'), [x], true);
+    await compare(([g, a]) => run('AvgPoolGrad', { dy: g, input: a }, attrs), [y, x]);
+  });
+
   test('2x2 average pooling with ceil rounding of an odd size (one more output row and column) falls back', async () => {
     const x = [n, 5, 5, 4];
     const y = [n, 3, 3, 4];

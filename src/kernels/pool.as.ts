@@ -153,3 +153,54 @@ export function maxPoolGrad(g: usize, x: usize, dy: usize, dx: usize): void {
       }
     }
 }
+
+// ---- average pooling, any window and stride, 'valid' padding, NHWC -------------------------------
+// As tfjs's kernels: the forward sums a window in float64 in row-major order and divides by its
+// size; the gradient gives each input the float64 sum of the dy of the windows that hold it, times
+// 1 / window size, so both round once, as the stock kernels do.
+
+/** out [n, oh, ow, c] = the mean of each window (same geometry block as maxPool; no padding). */
+export function avgPool(g: usize, x: usize, out: usize): void {
+  const n = pg(g, 0), h = pg(g, 1), w = pg(g, 2), c = pg(g, 3), fh = pg(g, 4), fw = pg(g, 5);
+  const sh = pg(g, 6), sw = pg(g, 7), oh = pg(g, 10), ow = pg(g, 11);
+  const size = <f64>(fh * fw);
+  let o = out;
+  for (let s = 0; s < n; s++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let k = 0; k < c; k++) {
+          let sum: f64 = 0;
+          for (let iy = oy * sh; iy < oy * sh + fh; iy++) {
+            let p = x + (<usize>(((s * h + iy) * w + ox * sw) * c + k) << 2);
+            for (let ix = 0; ix < fw; ix++) {
+              sum += <f64>load<f32>(p);
+              p += <usize>c << 2;
+            }
+          }
+          store<f32>(o, <f32>(sum / size));
+          o += 4;
+        }
+}
+
+/** dx [n, h, w, c] (overwritten) from dy [n, oh, ow, c]: each input's share of every window holding it. */
+export function avgPoolGrad(g: usize, dy: usize, dx: usize): void {
+  const n = pg(g, 0), h = pg(g, 1), w = pg(g, 2), c = pg(g, 3), fh = pg(g, 4), fw = pg(g, 5);
+  const sh = pg(g, 6), sw = pg(g, 7), oh = pg(g, 10), ow = pg(g, 11);
+  const share = 1 / <f64>(fh * fw);
+  let d = dx;
+  for (let s = 0; s < n; s++)
+    for (let iy = 0; iy < h; iy++) {
+      // Windows oy with oy sh <= iy < oy sh + fh, and likewise for x.
+      const y0 = max(0, (iy - fh + sh) / sh), y1 = min(oh - 1, iy / sh);
+      for (let ix = 0; ix < w; ix++) {
+        const x0 = max(0, (ix - fw + sw) / sw), x1 = min(ow - 1, ix / sw);
+        for (let k = 0; k < c; k++) {
+          let sum: f64 = 0;
+          for (let oy = y0; oy <= y1; oy++)
+            for (let ox = x0; ox <= x1; ox++) sum += <f64>load<f32>(dy + (<usize>(((s * oh + oy) * ow + ox) * c + k) << 2));
+          store<f32>(d, <f32>(sum * share));
+          d += 4;
+        }
+      }
+    }
+}

@@ -1,6 +1,7 @@
-// Pooling in WebAssembly (pool.as.ts), NHWC: 2x2 average pooling with stride 2 and no padding
-// (LeNet-5's S2 and S4), and max pooling with any window, stride and padding, with their
-// gradients. Other average poolings go to the stock kernels.
+// Pooling in WebAssembly (pool.as.ts), NHWC, with the gradients: average pooling without padding
+// (any window and stride; 2x2 with stride 2, LeNet-5's S2 and S4, on a kernel of its own) and max
+// pooling with any window, stride and padding. Padded average pooling goes to the stock kernels:
+// tfjs divides a border window by its inputs inside the image, but its gradient by the full window.
 import * as tf from '@tensorflow/tfjs-core';
 import { output, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
@@ -21,10 +22,30 @@ function pool2x2(xShape: number[], attrs: PoolAttrs): tf.backend_util.Conv2DInfo
   return ok ? info : null;
 }
 
+/** Average pooling without padding (any window and stride): the stock kernels' arithmetic, in wasm. */
+function unpadded(x: tf.TensorInfo, attrs: PoolAttrs): boolean {
+  if (x.dtype !== 'float32') return false;
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad as 'valid', attrs.dimRoundingMode,
+  );
+  const p = info.padInfo;
+  // Every window inside the input ('ceil' rounding can ask for one that is not).
+  const inside = (info.outHeight - 1) * info.strideHeight + info.filterHeight <= info.inHeight &&
+    (info.outWidth - 1) * info.strideWidth + info.filterWidth <= info.inWidth;
+  return p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0 && info.outHeight > 0 && info.outWidth > 0 && inside;
+}
+
 function avgPool(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs;
   const info = x.dtype === 'float32' && pool2x2(x.shape, args.attrs as PoolAttrs);
-  if (!info) return stock('AvgPool', args) as tf.TensorInfo;
+  if (!info) {
+    if (!unpadded(x, args.attrs as PoolAttrs)) return stock('AvgPool', args) as tf.TensorInfo;
+    const { arena, info: general, geo, xp } = poolArena(args, x);
+    const size = general.outShape.reduce((a, b) => a * b, 1);
+    const outp = arena.alloc(size);
+    kernels().avgPool(geo, xp, outp);
+    return output(args, general.outShape, arena.take(outp, 1, size, size));
+  }
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const arena = new Arena();
   const xp = arena.put(values(args, x));
@@ -36,7 +57,15 @@ function avgPool(args: KernelArgs): tf.TensorInfo {
 function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   const { dy, input } = args.inputs;
   const info = dy.dtype === 'float32' && pool2x2(input.shape, args.attrs as PoolAttrs);
-  if (!info) return stock('AvgPoolGrad', args) as tf.TensorInfo;
+  if (!info) {
+    if (dy.dtype !== 'float32' || !unpadded(input, args.attrs as PoolAttrs)) return stock('AvgPoolGrad', args) as tf.TensorInfo;
+    const { arena, geo } = poolArena(args, input);
+    const size = input.shape.reduce((a, b) => a * b, 1);
+    const dyp = arena.put(values(args, dy));
+    const dxp = arena.alloc(size);
+    kernels().avgPoolGrad(geo, dyp, dxp);
+    return output(args, [...input.shape], arena.take(dxp, 1, size, size));
+  }
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
   const arena = new Arena();
   const dyp = arena.put(values(args, dy));

@@ -32,6 +32,8 @@ export interface KernelExports {
   copyRows(src: number, srcLd: number, dst: number, dstLd: number, rows: number, cols: number): void;
   sumRows(x: number, rows: number, cols: number, acc: number, out: number): void;
   sumCols(x: number, rows: number, cols: number, out: number): void;
+  avgPool(geo: number, x: number, out: number): void;
+  avgPoolGrad(geo: number, dy: number, dx: number): void;
   maxPool(geo: number, x: number, out: number): void;
   maxPoolGrad(geo: number, x: number, dy: number, dx: number): void;
   avgPool2(x: number, n: number, h: number, w: number, c: number, out: number): void;
