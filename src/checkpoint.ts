@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFileChecked, saveFiles } from './files.js';
 import { sha256Hex } from './coordinator.js';
-import { createModel, MODEL_NAMES, type ModelName } from './model.js';
+import { createModel, fixedMismatch, MODEL_NAMES, type ModelName } from './model.js';
 import { resolveOptions, type RecordedOptions, type ResolvedOptions } from './options.js';
 import { layoutOf, MAX_STEP, type Layout } from './params.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
@@ -143,11 +143,14 @@ function nonFinite(layout: Layout, region: Float32Array): string | null {
  * resuming: when it is missing, damaged or from another save, the weights still load, the
  * momentum is null and `warning` says why.
  */
-export async function readCheckpoint(path: string): Promise<Checkpoint> {
+export async function readCheckpoint(path: string, options: { model?: ModelName } = {}): Promise<Checkpoint> {
   const file = decodeSafetensors(readFileChecked(path, 'checkpoint'), path);
   const meta = file.metadata;
-  const model = meta.model as ModelName;
   if (meta.kind === 'sgd-momentum') throw new Error(`${path} is an optimizer file; give the model file beside it (${path.replace(/\.optim\.safetensors$/, '.safetensors')})`);
+  // Tensors only (what PyTorch's safetensors.torch.save_file(model.state_dict()) writes): weights
+  // for the given model, or for the one whose trainable tensors the file holds; step 0, no momentum.
+  const tensorsOnly = meta.model === undefined && meta.producer === undefined && meta.step === undefined;
+  const model = (tensorsOnly ? options.model ?? modelHolding(file.tensors, path) : meta.model) as ModelName;
   if (!MODEL_NAMES.includes(model)) {
     throw new Error(`${path}: metadata model is ${JSON.stringify(meta.model)}; expected one of ${MODEL_NAMES.join(', ')}`);
   }
@@ -161,6 +164,11 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     const byName = new Map(f.tensors.map((t) => [t.name, t]));
     for (const t of layout.tensors) {
       const got = byName.get(t.name);
+      const fixed = spec.params.find((p) => p.name === t.name)?.value;
+      if (!got && fixed) {
+        region.set(fixed, t.offset); // a fixed tensor (C3 table, RBF centres) the file leaves out: the model's own
+        continue;
+      }
       if (!got) throw new Error(`${what}: no tensor ${t.name}; a ${model} checkpoint has ${layout.tensors.map((v) => v.name).join(', ')}`);
       if (got.shape.join(',') !== t.shape.join(',')) {
         throw new Error(`${what}: tensor ${t.name} is [${got.shape.join(', ')}], ${model} needs [${t.shape.join(', ')}]`);
@@ -178,7 +186,9 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   if (meta.weights_sha256 !== undefined && meta.weights_sha256 !== sha) {
     throw new Error(`${path}: the tensor data does not match its recorded weights_sha256; the file is corrupt`);
   }
-  checkFixed(path, spec, layout, weights);
+  const unfit = fixedMismatch(spec, layout, weights);
+  if (unfit) throw new Error(`${path}: ${unfit}; this is not a ${spec.name} checkpoint`);
+  if (tensorsOnly) return { model, step: 0, recorded: { model }, weights, momentum: null, warning: null, metadata: meta };
   const step = m.integer('step', 0, MAX_STEP) ?? 0;
   const recorded: RecordedOptions = {
     model,
@@ -205,20 +215,15 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   return { model, step, recorded, weights, momentum, warning, metadata: meta };
 }
 
-/** Fixed tensors must be the model's own (a C3 table, RBF centres), and masked weights zero. */
-function checkFixed(path: string, spec: ReturnType<typeof createModel>, layout: Layout, weights: Float32Array): void {
-  for (const p of spec.params) {
-    const t = layout.tensors.find((v) => v.name === p.name)!;
-    const got = weights.subarray(t.offset, t.offset + t.size);
-    if (p.value && got.some((v, i) => v !== Math.fround(p.value![i]))) {
-      throw new Error(`${path}: ${p.name} is fixed in a ${spec.name} model but differs from its definition; this is not a ${spec.name} checkpoint`);
-    }
-    if (p.mask) {
-      const mask = spec.params.find((q) => q.name === p.mask)!.value!;
-      const per = t.size / mask.length;
-      if (got.some((v, i) => v !== 0 && mask[Math.floor(i / per)] === 0)) throw new Error(`${path}: ${p.name} has non-zero weights where ${p.mask} is 0`);
-    }
-  }
+/** The built-in model whose trainable tensors (names and shapes) a tensors-only file holds. */
+function modelHolding(tensors: readonly NamedTensor[], path: string): ModelName {
+  const byName = new Map(tensors.map((t) => [t.name, t.shape.join(',')]));
+  const fits = MODEL_NAMES.filter((name) => {
+    const params = createModel(name).params;
+    return params.every((p) => !p.trainable || byName.get(p.name) === p.shape.join(',')) && [...byName.keys()].every((n) => params.some((p) => p.name === n));
+  });
+  if (fits.length === 1) return fits[0];
+  throw new Error(`${path}: a file of tensors only (no metadata) whose tensors ${fits.length ? 'fit several models' : 'fit no built-in model'}; give the model (options.model, --model ${MODEL_NAMES.join('|')})`);
 }
 
 /** The momentum beside a model file, or null with the reason (training then restarts it at zero). */

@@ -3,7 +3,7 @@
 // shared weights, and reports. Environment-neutral: Node (trainer.ts) and the browser
 // (demo/main.ts) give it a dataset and a pool.
 import { firstSamples, IMAGE_SIDE, type Mnist } from './data.js';
-import { createModel, initParam, type ModelSpec } from './model.js';
+import { createModel, fixedMismatch, initParam, type ModelSpec } from './model.js';
 import { averageSlots, learningRateAt, sgdStep } from './optimizer.js';
 import type { ResolvedOptions } from './options.js';
 import { MAX_STEP, ParamStore } from './params.js';
@@ -341,6 +341,50 @@ export class Coordinator {
       weightsSha256: await this.weightsSha256(), elapsedMs: performance.now() - started, reason,
       ...(warning ? { warning } : {}), ...this.takeFaults(),
     };
+  }
+
+  /** The weights by tensor name (PyTorch's names and layouts), each a copy, in checkpoint order. */
+  weights(): Record<string, { shape: number[]; values: Float32Array }> {
+    const out: Record<string, { shape: number[]; values: Float32Array }> = {};
+    for (const t of this.store.layout.tensors) out[t.name] = { shape: [...t.shape], values: this.store.view(this.store.weights, t.name).slice() };
+    return out;
+  }
+
+  /**
+   * Replaces the named tensors' weights (copied in) after any running step; tensors not named keep
+   * theirs, and the momentum is left as it is. Every name must be the model's, every length its
+   * tensor's (and `shape`, when given, its shape); values finite; fixed tensors (C3's table, RBF
+   * centres) equal to the model's own and masked weights zero. Nothing changes when any is wrong.
+   */
+  setWeights(weights: Record<string, ArrayLike<number> | { shape?: readonly number[]; values: ArrayLike<number> }>): Promise<void> {
+    if (typeof weights !== 'object' || weights === null) return Promise.reject(new TypeError('setWeights: weights must be an object of name -> values'));
+    const tensors = this.store.layout.tensors;
+    const next = this.store.weights.slice();
+    for (const [name, given] of Object.entries(weights)) {
+      const t = tensors.find((v) => v.name === name);
+      if (!t) return Promise.reject(new TypeError(`setWeights: ${this.spec.name} has no tensor ${name}; its tensors are ${tensors.map((v) => v.name).join(', ')}`));
+      // An array or typed array is the values; an object (not array-like) carries values and shape.
+      const plain = Array.isArray(given) || ArrayBuffer.isView(given) || !given || typeof given !== 'object' || !('values' in given);
+      const values = (plain ? given : (given as { values: ArrayLike<number> }).values) as ArrayLike<number>;
+      const shape = plain ? undefined : (given as { shape?: readonly number[] }).shape;
+      if (shape !== undefined && shape.join(',') !== t.shape.join(',')) {
+        return Promise.reject(new TypeError(`setWeights: ${name} is [${t.shape.join(', ')}], got shape [${[...shape].join(', ')}]`));
+      }
+      if (!values || typeof values.length !== 'number' || values.length !== t.size) {
+        return Promise.reject(new TypeError(`setWeights: ${name} needs ${t.size} values ([${t.shape.join(', ')}]), got ${values && typeof values.length === 'number' ? values.length : String(values)}`));
+      }
+      for (let i = 0; i < t.size; i++) {
+        const v = Number(values[i]);
+        if (!Number.isFinite(v)) return Promise.reject(new TypeError(`setWeights: ${name}[${i}] is ${values[i]}; weights must be finite numbers`));
+        next[t.offset + i] = v;
+      }
+    }
+    const unfit = fixedMismatch(this.spec, this.store.layout, next);
+    if (unfit) return Promise.reject(new TypeError(`setWeights: ${unfit}`));
+    return this.exclusive(async () => {
+      this.live();
+      this.store.weights.set(next);
+    });
   }
 
   /** SHA-256 of the weights region: the F32 bytes of every tensor in checkpoint order. */

@@ -11,7 +11,7 @@ import { conv2d, dense, rbf, softmaxCrossEntropy } from './ops/index.js';
 import { digitCentres } from './digits.js';
 import { INPUT_SIDE, NUM_CLASSES } from './data.js';
 import { Purpose, stream, uniform01 } from './rng.js';
-import { sizeOf } from './params.js';
+import { sizeOf, type Layout } from './params.js';
 
 export type ModelName = 'lenet5' | 'lenet5-softmax';
 export const MODEL_NAMES: readonly ModelName[] = ['lenet5', 'lenet5-softmax'];
@@ -195,4 +195,22 @@ export function predictions(spec: ModelSpec, scores: Float32Array | Int32Array |
     out[s] = best;
   }
   return out;
+}
+
+/**
+ * Fixed tensors must be the model's own (a C3 table, RBF centres), and masked weights zero: what
+ * is wrong, or null.
+ */
+export function fixedMismatch(spec: ModelSpec, layout: Layout, weights: Float32Array): string | null {
+  for (const p of spec.params) {
+    const t = layout.tensors.find((v) => v.name === p.name)!;
+    const got = weights.subarray(t.offset, t.offset + t.size);
+    if (p.value && got.some((v, i) => v !== Math.fround(p.value![i]))) return `${p.name} is fixed in a ${spec.name} model but differs from its definition`;
+    if (p.mask) {
+      const mask = spec.params.find((q) => q.name === p.mask)!.value!;
+      const per = t.size / mask.length;
+      if (got.some((v, i) => v !== 0 && mask[Math.floor(i / per)] === 0)) return `${p.name} has non-zero weights where ${p.mask} is 0`;
+    }
+  }
+  return null;
 }

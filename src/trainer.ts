@@ -26,7 +26,7 @@ export async function createTrainer(options: TrainerOptions = {}): Promise<Train
   if (options.init !== undefined && (typeof options.init !== 'string' || options.init === '')) {
     throw new TypeError(`options.init must be a checkpoint path, got ${String(options.init)}`);
   }
-  const ckpt = options.init ? await readCheckpoint(options.init) : null;
+  const ckpt = options.init ? await readCheckpoint(options.init, { model: options.model }) : null;
   const recorded: RecordedOptions = ckpt?.recorded ?? {};
   const resolved = resolveOptions(options, availableParallelism(), recorded);
   const data: Mnist = typeof options.data === 'object' && options.data !== null ? options.data : loadMnist(options.data);
