@@ -7,6 +7,6 @@
 // the end the test error, the wall time, the checkpoint path and the weights' SHA-256. The run
 // folder (runs/<model>-<date>-<time>/) keeps the checkpoint, metrics.jsonl and training.svg.
 // Ctrl-C stops after the current step and saves; `--init <checkpoint>` resumes.
-import { runCli } from 'lenet5-parallel';
+import { runCli } from 'lenet5-parallel/cli';
 
 process.exitCode = await runCli(['train', ...process.argv.slice(2)]);

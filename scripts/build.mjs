@@ -45,6 +45,7 @@ await build({
   entryPoints: {
     index: 'src/index.ts',
     cli: 'src/cli.ts',
+    'cli/main': 'src/cli/main.ts', // runCli, for `import { runCli } from 'lenet5-parallel/cli'`
     'workers/piscina-worker': 'workers/piscina-worker.ts',
     'workers/comlink-node-worker': 'workers/comlink-node-worker.ts',
   },

@@ -1,4 +1,5 @@
-// lenet5-parallel's public API (Node).
+// lenet5-parallel's public API (Node). The command line is not part of it (its dependencies would
+// load with it): `lenet5-parallel/cli` exports runCli.
 export { createTrainer, Trainer } from './trainer.js';
 export { Coordinator, cutShards } from './coordinator.js';
 export type { StepEvent, EpochEvent, DoneEvent, TrainEvent, TrainRun, Evaluation, StartState } from './coordinator.js';
@@ -15,7 +16,6 @@ export type { Checkpoint } from './checkpoint.js';
 export { createPiscinaPool, piscinaPool } from './pools/piscina.js';
 export { inlinePool } from './pools/inline.js';
 export type { WorkerPool, PoolFactory, WorkerInit, Task, Result } from './protocol.js';
-export { runCli } from './cli/main.js';
 export { createComlinkPool } from './pools/comlink.js';
 export type { SpawnedWorker } from './pools/comlink.js';
 export { comlinkNodePool, createComlinkNodePool } from './pools/comlink-node.js';
