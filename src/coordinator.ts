@@ -148,7 +148,7 @@ export class Coordinator {
     this.stepsPerEpoch = Math.ceil(this.data.train.count / options.batchSize);
     this.store = ParamStore.create(this.spec, options.shards);
     if (start.weights) this.store.weights.set(start.weights);
-    else this.store.layout.tensors.forEach((t, i) => initParam(this.spec, i, options.seed, this.store.view(this.store.weights, t.name)));
+    else this.store.layout.tensors.forEach((t, i) => initParam(this.spec, i, options.seed, this.store.view(this.store.weights, t.name), options.weightInit));
     if (start.momentum) this.store.momentum.set(start.momentum);
     this.store.version = start.step ?? 0;
   }

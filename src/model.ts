@@ -102,7 +102,16 @@ export function trainableCount(spec: ModelSpec, p: ParamSpec): number {
  * Fills `out` with one tensor's initial value: fixed tensors get their value; trainable ones
  * U(-2.4/F, 2.4/F) from stream(seed, init, index of the tensor), masked entries 0.
  */
-export function initParam(spec: ModelSpec, index: number, seed: number, out: Float32Array): void {
+/**
+ * How trainable weights and biases start, uniform in +-bound for an input count (fan-in) F:
+ * `paper` 2.4 / F (LeCun et al. 1998, appendix A), `pytorch` 1 / sqrt(F) (torch.nn.Conv2d and
+ * Linear's default). With a softmax head the paper's bound leaves the signal so small that
+ * lenet5-softmax sits at chance for its first ~550 steps; PyTorch's learns at once.
+ */
+export type WeightInit = 'paper' | 'pytorch';
+export const WEIGHT_INITS: readonly WeightInit[] = ['paper', 'pytorch'];
+
+export function initParam(spec: ModelSpec, index: number, seed: number, out: Float32Array, scheme: WeightInit): void {
   const p = spec.params[index];
   if (p.value) {
     out.set(p.value);
@@ -113,7 +122,8 @@ export function initParam(spec: ModelSpec, index: number, seed: number, out: Flo
   const mask = p.mask ? spec.params.find((q) => q.name === p.mask)!.value! : undefined;
   const perMaskEntry = mask ? sizeOf(p.shape) / mask.length : 1;
   for (let k = 0; k < out.length; k++) {
-    const bound = 2.4 / p.fanIn![Math.floor(k / perUnit)];
+    const fanIn = p.fanIn![Math.floor(k / perUnit)];
+    const bound = scheme === 'paper' ? 2.4 / fanIn : 1 / Math.sqrt(fanIn);
     const v = (2 * uniform01(rng) - 1) * bound;
     out[k] = mask && mask[Math.floor(k / perMaskEntry)] === 0 ? 0 : v;
   }

@@ -2,7 +2,7 @@
 // public entry (createTrainer) with errors that name the option and say what it must be.
 import { checkAugmentOptions, DEFAULT_AUGMENT, type AugmentOptions } from './augment.js';
 import { checkDataset, type Mnist } from './data.js';
-import { DEFAULT_J, MODEL_NAMES, type ModelName } from './model.js';
+import { DEFAULT_J, MODEL_NAMES, WEIGHT_INITS, type ModelName, type WeightInit } from './model.js';
 import type { PoolFactory } from './protocol.js';
 import { KERNEL_SETS, type KernelSet } from './tf.js';
 
@@ -26,6 +26,8 @@ export interface TrainerOptions {
   momentum?: number;
   /** Seeds initial weights, sample order and distortions. Default 1. */
   seed?: number;
+  /** How weights start (model.ts WeightInit): `paper` (2.4 / fan-in) or `pytorch` (1 / sqrt(fan-in)). Default `paper` for lenet5, `pytorch` for lenet5-softmax. */
+  weightInit?: WeightInit;
   /** Draw a new sample order each epoch. Default true. */
   shuffle?: boolean;
   /** Random affine distortions of training images (paper, III.C): true, false, or ranges. Default true. */
@@ -60,6 +62,7 @@ export interface ResolvedOptions {
   readonly lrDecayEvery: number;
   readonly momentum: number;
   readonly seed: number;
+  readonly weightInit: WeightInit;
   readonly shuffle: boolean;
   readonly augment: AugmentOptions | null;
   readonly epochs: number;
@@ -70,6 +73,8 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_LEARNING_RATE: Readonly<Record<ModelName, number>> = { lenet5: 0.01, 'lenet5-softmax': 0.05 };
+/** lenet5 keeps the paper's recipe; lenet5-softmax learns within its first 200 steps with PyTorch's. */
+export const DEFAULT_WEIGHT_INIT: Readonly<Record<ModelName, WeightInit>> = { lenet5: 'paper', 'lenet5-softmax': 'pytorch' };
 
 export const DEFAULTS = Object.freeze({
   model: 'lenet5' as ModelName,
@@ -120,7 +125,7 @@ function resolveAugment(v: unknown): AugmentOptions | null {
 export function resolveOptions(o: TrainerOptions, defaultWorkers: number, recorded: RecordedOptions = {}): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
   const known = new Set([
-    'model', 'j', 'workers', 'shards', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'seed',
+    'model', 'j', 'workers', 'shards', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'seed', 'weightInit',
     'shuffle', 'augment', 'epochs', 'data', 'limit', 'init', 'kernels', 'pool', 'taskTimeoutMs', 'taskAttempts',
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`options.${k} is not an option; known: ${[...known].join(', ')}`);
@@ -155,6 +160,8 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
   if (limit !== null) positiveInt('limit', limit);
   const seed = pick('seed') ?? DEFAULTS.seed;
   if (!isInt(seed) || seed < 0 || seed > 0xffffffff) throw new TypeError(`options.seed must be an integer in 0..4294967295, got ${String(seed)}`);
+  const weightInit = pick('weightInit') ?? DEFAULT_WEIGHT_INIT[model];
+  if (!WEIGHT_INITS.includes(weightInit)) throw new TypeError(`options.weightInit must be one of ${WEIGHT_INITS.join(', ')}, got ${JSON.stringify(weightInit)}`);
   return {
     model,
     j: finiteIn('j', pick('j') ?? DEFAULTS.j, 0, 1e3),
@@ -166,6 +173,7 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
     lrDecayEvery: positiveInt('lrDecayEvery', pick('lrDecayEvery') ?? DEFAULTS.lrDecayEvery, 1e6),
     momentum: finiteIn('momentum', pick('momentum') ?? DEFAULTS.momentum, 0, 0.999),
     seed,
+    weightInit,
     shuffle,
     augment: resolveAugment(o.augment ?? (recorded.augment === null ? false : recorded.augment) ?? DEFAULTS.augment),
     epochs: positiveInt('epochs', pick('epochs') ?? DEFAULTS.epochs, 1e6),

@@ -5,6 +5,7 @@ import { tf, useKernels, type KernelSet } from './tf.js';
 import { fillInputs, fillOneHot, INPUT_SIDE, NUM_CLASSES, type Dataset, type Mnist } from './data.js';
 import { DEFAULT_AUGMENT } from './augment.js';
 import { createModel, DEFAULT_J, initParam, type ModelName, type ModelSpec } from './model.js';
+import { DEFAULT_WEIGHT_INIT } from './options.js';
 import { ParamStore } from './params.js';
 import { computeGradient, createWorker } from './worker.js';
 import { isCount, median } from './bench.js';
@@ -28,10 +29,10 @@ export interface StepProfile {
   readonly byKernel: readonly KernelProfile[];
 }
 
-/** A one-slot store holding the model's initial weights (seed 1). */
+/** A one-slot store holding the model's initial weights (seed 1, its default initialisation). */
 function initialStore(spec: ModelSpec): ParamStore {
   const store = ParamStore.create(spec, 1);
-  store.layout.tensors.forEach((t, i) => initParam(spec, i, 1, store.view(store.weights, t.name)));
+  store.layout.tensors.forEach((t, i) => initParam(spec, i, 1, store.view(store.weights, t.name), DEFAULT_WEIGHT_INIT[spec.name]));
   return store;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { C3_TABLE, createModel, initParam, MODEL_NAMES, posterior, predictions, trainableCount } from '../src/model.js';
+import { C3_TABLE, createModel, initParam, MODEL_NAMES, posterior, predictions, trainableCount, WEIGHT_INITS } from '../src/model.js';
 import { digitCentres } from '../src/digits.js';
 import { layoutOf } from '../src/params.js';
 
@@ -42,17 +42,18 @@ describe('parameter specs', () => {
   });
 });
 
-describe('initialisation (LeCun et al. 1998: U(-2.4/F, 2.4/F), F = fan-in)', () => {
-  test.each(MODEL_NAMES)('%s: every trainable tensor within its bound, seeded, masked entries 0', (model) => {
+describe('initialisation: U(-2.4/F, 2.4/F) (LeCun et al. 1998) or U(-1/sqrt(F), 1/sqrt(F)) (PyTorch), F = fan-in', () => {
+  test.each(MODEL_NAMES.flatMap((m) => WEIGHT_INITS.map((s) => [m, s] as const)))('%s, %s: every trainable tensor within its bound, seeded, masked entries 0', (model, scheme) => {
     const spec = createModel(model);
+    const bound = (fanIn: number) => (scheme === 'paper' ? 2.4 / fanIn : 1 / Math.sqrt(fanIn));
     spec.params.forEach((p, i) => {
       const size = p.shape.reduce((a, b) => a * b, 1);
       const a = new Float32Array(size);
       const b = new Float32Array(size);
       const c = new Float32Array(size);
-      initParam(spec, i, 7, a);
-      initParam(spec, i, 7, b);
-      initParam(spec, i, 8, c);
+      initParam(spec, i, 7, a, scheme);
+      initParam(spec, i, 7, b, scheme);
+      initParam(spec, i, 8, c, scheme);
       expect(b).toEqual(a);
       if (!p.trainable) {
         expect(a).toEqual(p.value);
@@ -60,9 +61,9 @@ describe('initialisation (LeCun et al. 1998: U(-2.4/F, 2.4/F), F = fan-in)', () 
       }
       expect(c).not.toEqual(a);
       const perUnit = size / p.shape[0];
-      a.forEach((v, k) => expect(Math.abs(v)).toBeLessThanOrEqual(2.4 / p.fanIn![Math.floor(k / perUnit)]));
+      a.forEach((v, k) => expect(Math.abs(v)).toBeLessThanOrEqual(Math.fround(bound(p.fanIn![Math.floor(k / perUnit)]))));
       // Uniform: with enough draws, the largest magnitude comes close to the bound.
-      if (size >= 100) expect(Math.max(...a.map(Math.abs))).toBeGreaterThan((0.8 * 2.4) / Math.max(...p.fanIn!));
+      if (size >= 100) expect(Math.max(...a.map(Math.abs))).toBeGreaterThan(0.8 * bound(Math.max(...p.fanIn!)));
       if (p.mask) {
         const mask = spec.params.find((q) => q.name === p.mask)!.value!;
         a.forEach((v, k) => mask[Math.floor(k / 25)] === 0 && expect(v).toBe(0));

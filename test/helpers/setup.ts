@@ -10,7 +10,7 @@ export function initialStore(model: ModelName, seed = 1, scale = 1, shards = 1):
   const store = ParamStore.create(spec, shards);
   store.layout.tensors.forEach((t, i) => {
     const v = store.view(store.weights, t.name);
-    initParam(spec, i, seed, v);
+    initParam(spec, i, seed, v, 'paper');
     if (t.trainable) for (let k = 0; k < v.length; k++) v[k] *= scale;
   });
   return { spec, store };
