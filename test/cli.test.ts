@@ -11,6 +11,7 @@ import { readCheckpoint } from '../src/checkpoint.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const cwd = tempDir('cli');
 const lenet5 = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
 const jsonLines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -26,8 +27,14 @@ describe('lenet5 train --json', () => {
     const done = events.at(-1);
     expect(done).toMatchObject({ type: 'done', step: 20, reason: 'completed' });
     expect(done.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
-    // The run folder: checkpoint pair, one metrics record per step and per epoch (and done), a plot.
-    const metrics = jsonLines(readFileSync(join(out, 'metrics.jsonl'), 'utf8'));
+    // The run folder: checkpoint pair, metrics (the run's settings and versions, then one record
+    // per step and per epoch, and done), a plot.
+    const [run, ...metrics] = jsonLines(readFileSync(join(out, 'metrics.jsonl'), 'utf8'));
+    expect(run).toMatchObject({
+      type: 'run', step: 0, package: `lenet5-parallel@${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}`, node: process.version,
+      settings: { model: 'lenet5-softmax', limit: 640, epochs: 2, learningRate: 0.2, batchSize: 64, weightInit: 'pytorch', seed: 1 },
+    });
+    expect(Number.isNaN(Date.parse(run.startedAt))).toBe(false);
     expect(metrics).toEqual(events);
     expect(readFileSync(join(out, 'training.svg'), 'utf8')).toMatch(/^<svg[\s\S]*test error after each epoch[\s\S]*<\/svg>$/);
     expect(existsSync(join(out, 'model.optim.safetensors'))).toBe(true);

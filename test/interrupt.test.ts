@@ -44,6 +44,8 @@ function runUntil(args: string[], at: number, signal: NodeJS.Signals) {
 /** metrics.jsonl of a run folder: every step 1..n exactly once, in order; epochs at their steps. */
 function expectConsistentMetrics(dir: string, n: number): void {
   const records = jsonLines(readFileSync(join(dir, 'metrics.jsonl'), 'utf8'));
+  expect(records[0]).toMatchObject({ type: 'run', step: 0 }); // each invocation's settings open its records
+  for (const [i, r] of records.entries()) if (r.type === 'run' && i > 0) expect(r.step).toBe(records[i - 1].step);
   expect(records.filter((r) => r.type === 'step').map((r) => r.step)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
   expect(records.filter((r) => r.type === 'epoch').map((r) => r.step)).toEqual([10, 20, 30]);
   expect(records.filter((r) => r.type === 'done').map((r) => r.step)).toEqual([n]);

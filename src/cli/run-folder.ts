@@ -101,7 +101,7 @@ function recordsUpTo(text: string, step: number): { keep: { type: string; step: 
       dropped++; // the torn last line of a killed run
       continue;
     }
-    if ((rec.type === 'step' || rec.type === 'epoch') && typeof rec.step === 'number' && rec.step <= step) keep.push(rec);
+    if ((rec.type === 'step' || rec.type === 'epoch' || rec.type === 'run') && typeof rec.step === 'number' && rec.step <= step) keep.push(rec);
     else if (rec.type !== 'done') dropped++;
   }
   return { keep, dropped };

@@ -1,6 +1,7 @@
 // `lenet5 train`: trains with every core, shows progress, evaluates after each epoch, keeps a run
 // folder (checkpoint, metrics.jsonl, training.svg), saves periodically, at each epoch's end and on
 // Ctrl-C / SIGTERM / SIGHUP, and ends with the test error and the weights hash.
+import pkg from '../../package.json' with { type: 'json' };
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
@@ -86,6 +87,11 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     await trainer.close();
     throw e;
   }
+  // Each invocation's settings open its part of metrics.jsonl (a resumed run adds its own).
+  folder.record(JSON.stringify({
+    type: 'run', step: trainer.step, startedAt: new Date().toISOString(), package: `${pkg.name}@${pkg.version}`, node: process.version,
+    argv: process.argv.slice(2), settings: o,
+  }));
   if (trainer.warning) warn(trainer.warning);
   if (folder.dropped) say(`${METRICS}: dropped ${folder.dropped} records past step ${trainer.step}, which this run writes again`);
   const epochs = flags.epochs ?? o.epochs;
