@@ -160,10 +160,19 @@ export function checkDataset(ds: unknown, name: string): asserts ds is Dataset {
   if (typeof d !== 'object' || d === null) throw new TypeError(`${name} must be a dataset { images, labels, count }`);
   if (!Number.isInteger(d.count) || d.count! < 1) throw new TypeError(`${name}.count must be a positive integer, got ${String(d.count)}`);
   const n = d.count!;
-  if (!(d.images instanceof Uint8Array) || d.images.length < n * IMAGE_SIDE * IMAGE_SIDE) {
-    throw new TypeError(`${name}.images must be a Uint8Array of count x 28 x 28 = ${n * IMAGE_SIDE * IMAGE_SIDE} bytes`);
+  const bytes = n * IMAGE_SIDE * IMAGE_SIDE;
+  if (!(d.images instanceof Uint8Array)) throw new TypeError(`${name}.images must be a Uint8Array of count x 28 x 28 = ${bytes} bytes, one a pixel`);
+  // Exactly: a set of other-sized images (32x32, say) would otherwise be read as 28x28 ones.
+  if (d.images.length !== bytes) {
+    const per = d.images.length / n;
+    throw new TypeError(
+      `${name}.images has ${d.images.length} bytes for ${n} images (${Number.isInteger(per) ? `${per} a sample` : 'not a whole number a sample'}); ` +
+        `the models read 28x28 images: give count x 784 = ${bytes} bytes, one a pixel`,
+    );
   }
-  if (!(d.labels instanceof Uint8Array) || d.labels.length < n) throw new TypeError(`${name}.labels must be a Uint8Array of ${n} labels`);
+  if (!(d.labels instanceof Uint8Array) || d.labels.length !== n) {
+    throw new TypeError(`${name}.labels must be a Uint8Array of count = ${n} labels, got ${d.labels instanceof Uint8Array ? d.labels.length : String(d.labels)}`);
+  }
   for (let i = 0; i < n; i++) {
     if (d.labels[i] >= NUM_CLASSES) throw new TypeError(`${name}.labels[${i}] is ${d.labels[i]}, outside 0..${NUM_CLASSES - 1}`);
   }

@@ -36,6 +36,10 @@ describe('resolveOptions', () => {
     [{ batchsize: 32 }, /options.batchsize is not an option; known: model, j, workers/],
     [{ data: {} }, /options.data.train must be a dataset \{ images, labels, count \}/],
     [{ data: { train: { images: new Uint8Array(784), labels: Uint8Array.of(10), count: 1 }, test: {} } }, /options.data.train.labels\[0\] is 10, outside 0..9/],
+    // 32x32 images are not read as 28x28 ones
+    [{ data: { train: { images: new Uint8Array(3 * 1024), labels: new Uint8Array(3), count: 3 }, test: {} } },
+      /options.data.train.images has 3072 bytes for 3 images \(1024 a sample\); the models read 28x28 images: give count x 784 = 2352 bytes, one a pixel/],
+    [{ data: { train: { images: new Uint8Array(2 * 784), labels: new Uint8Array(3), count: 2 }, test: {} } }, /options.data.train.labels must be a Uint8Array of count = 2 labels, got 3/],
     [{ pool: 'piscina' }, /options.pool must be a pool factory/],
   ])('%j is refused: %s', (options, message) => {
     expect(() => resolveOptions(options as never, 2)).toThrow(message);
