@@ -72,17 +72,37 @@ function drawChart(stepsPerEpoch: number): void {
   g.fillText(`loss ${state.losses[n - 1].toFixed(3)}`, 44, 24);
   g.fillText(`${(10 ** hi).toPrecision(3)}`, 2, 18);
   g.fillText(`${(10 ** lo).toPrecision(3)}`, 2, h - 30);
+  // Test error on the right: 0 to the smallest of 10, 20, 50, 100% that holds every point.
+  const top = [0.1, 0.2, 0.5, 1].find((t) => state.testErrors.every((e) => e <= t)) ?? 1;
   g.fillStyle = '#d62728';
   state.testErrors.forEach((e, k) => {
-    const px = x((k + 1) * stepsPerEpoch - 1);
-    const py = 10 + (h - 40) * (1 - Math.min(1, e / 0.1));
+    const px = x(Math.min(n - 1, (k + 1) * stepsPerEpoch - 1));
+    const py = 10 + (h - 40) * (1 - e / top);
     g.fillRect(px - 3, py - 3, 6, 6);
     g.fillText(`${(100 * e).toFixed(2)}%`, Math.min(px + 4, w - 48), py);
   });
+  g.fillText(`${100 * top}%`, w - 46, 18);
+  g.fillText('0%', w - 46, h - 30);
+  // Steps along the bottom: five ticks from the first step to the last.
   g.fillStyle = '#444';
-  g.fillText('step', w / 2, h - 8);
-  g.fillText('test error (0-10%)', w - 110, 24);
+  g.strokeStyle = '#444';
+  for (let k = 0; k <= 4; k++) {
+    const i = Math.round(((n - 1) * k) / 4);
+    g.beginPath();
+    g.moveTo(x(i), h - 30);
+    g.lineTo(x(i), h - 26);
+    g.stroke();
+    g.fillText(String(i + 1), x(i) - 8, h - 16);
+  }
+  g.fillText('step', w / 2 - 10, h - 4);
+  g.fillText(`test error (0-${100 * top}%)`, w - 130, 24);
 }
+
+/** "1m 05s" / "42s". */
+const duration = (ms: number) => {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+};
 
 // ---- predictions on test digits -------------------------------------------------------------------
 const GRID = 24;
@@ -213,6 +233,8 @@ async function train(mnist: Mnist): Promise<void> {
   $<HTMLButtonElement>('stop').disabled = false;
   $<HTMLButtonElement>('start').disabled = true;
   const started = performance.now();
+  const last = Math.min(epochs * c.stepsPerEpoch, steps ?? Infinity);
+  let stepMs = 0; // smoothed wall time of a step, for the ETA
   let ev: TrainEvent;
   for await (ev of c.train({ epochs, steps, signal: stopper.signal })) {
     for (const f of ev.faults ?? []) {
@@ -221,7 +243,8 @@ async function train(mnist: Mnist): Promise<void> {
     }
     if (ev.type === 'step') {
       state.losses.push(ev.loss);
-      status(`epoch ${ev.epoch + 1}, step ${ev.step}: loss ${ev.loss.toFixed(4)}, ${Math.round(ev.samplesPerSec)} samples/s`);
+      stepMs = stepMs ? 0.9 * stepMs + 0.1 * ev.ms : ev.ms;
+      status(`epoch ${ev.epoch + 1}, step ${ev.step} of ${last}: loss ${ev.loss.toFixed(4)}, ${Math.round(ev.samplesPerSec)} samples/s, ETA ${duration((last - ev.step) * stepMs)}`);
       if (ev.step % 10 === 0) drawChart(c.stepsPerEpoch);
       await classifyPending();
     } else if (ev.type === 'epoch') {

@@ -57,6 +57,9 @@ describe.skipIf(!present)('the browser demo (headless Chromium)', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${url}?${new URLSearchParams({ ...settings, autostart: '1' })}`);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    // While it trains, the page says where it is and how long is left.
+    const progress = await page.waitForFunction(() => { const t = document.getElementById('status')!.textContent ?? ''; return /ETA/.test(t) && t; }, null, { timeout: 120_000 });
+    expect(await progress.jsonValue()).toMatch(/^epoch \d+, step \d+ of \d+: loss \d+\.\d{4}, \d+ samples\/s, ETA (\d+m \d\ds|\d+s)$/);
     await page.waitForFunction(() => (window as any).__lenet5?.done || (window as any).__lenet5?.error, null, { timeout: 120_000 });
     const state = await page.evaluate(() => (window as any).__lenet5);
     expect(state.error).toBeNull();
