@@ -255,7 +255,12 @@ export class Coordinator {
 
   /** Fallbacks the workers report for the first time in this run ({} when none). */
   private newFallbacks(results: readonly (GradientResult | null)[]): { fallbacks?: readonly string[] } {
-    const fresh = results.flatMap((r) => r?.fallbacks ?? []).filter((f) => !this.fallbacksSeen.has(f) && this.fallbacksSeen.add(f));
+    const fresh: string[] = [];
+    for (const f of results.flatMap((r) => r?.fallbacks ?? [])) {
+      if (this.fallbacksSeen.has(f)) continue;
+      this.fallbacksSeen.add(f);
+      fresh.push(f);
+    }
     return fresh.length ? { fallbacks: fresh } : {};
   }
 

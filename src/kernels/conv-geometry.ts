@@ -46,24 +46,34 @@ export function geometry(xShape: number[], filterShape: number[], attrs: Conv2DA
     attrs.dimRoundingMode,
   );
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.outHeight <= 0 || info.outWidth <= 0) return null;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, filterHeight: kh, filterWidth: kw, outChannels: o } = info;
+  const f = fieldsOf(info);
+  const { h, w, c, kh, kw } = f;
   const K = kh * kw * c;
   return {
-    n, h, w, c, kh, kw, o,
-    sh: info.strideHeight, sw: info.strideWidth, pt: info.padInfo.top, pl: info.padInfo.left,
-    oh: info.outHeight, ow: info.outWidth,
-    P: n * info.outHeight * info.outWidth,
+    ...f,
+    o: info.outChannels,
+    P: f.n * f.oh * f.ow,
     K,
     outShape: info.outShape,
     block: Math.max(4, Math.min(MAX_BLOCK, Math.floor(BLOCK_FLOATS / roundUp4(K)) & ~3)),
-    direct: c === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
-      info.outHeight === h - kh + 1 && info.outWidth === w - kw + 1 && info.outWidth % 4 === 0 && kw <= 5,
+    direct: c === 1 && f.sh === 1 && f.sw === 1 && f.pt === 0 && f.pl === 0 && f.oh === h - kh + 1 && f.ow === w - kw + 1 && f.ow % 4 === 0 && kw <= 5,
   };
 }
 
-/** The geometry as conv.as.ts reads it (the order of its Geo); returns its pointer. */
-export function putGeometry(arena: Arena, g: Geometry): number {
-  const fields = [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, g.block];
+/** What geometry.as.ts reads: a convolution's or a pooling's sizes (block: convolutions only). */
+export type GeometryFields = Pick<Geometry, 'n' | 'h' | 'w' | 'c' | 'kh' | 'kw' | 'sh' | 'sw' | 'pt' | 'pl' | 'oh' | 'ow'> & { block?: number };
+
+/** Those sizes from tfjs's info of a convolution or a pooling (the window is the filter). */
+export function fieldsOf(info: tf.backend_util.Conv2DInfo): GeometryFields {
+  return {
+    n: info.batchSize, h: info.inHeight, w: info.inWidth, c: info.inChannels, kh: info.filterHeight, kw: info.filterWidth,
+    sh: info.strideHeight, sw: info.strideWidth, pt: info.padInfo.top, pl: info.padInfo.left, oh: info.outHeight, ow: info.outWidth,
+  };
+}
+
+/** The geometry block as geometry.as.ts reads it (its field order); returns its pointer. */
+export function putGeometry(arena: Arena, g: GeometryFields): number {
+  const fields = [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.oh, g.ow, g.block ?? 0];
   const ptr = arena.alloc(fields.length);
   arena.i32(ptr, fields.length).set(fields);
   return ptr;

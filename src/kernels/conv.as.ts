@@ -3,7 +3,7 @@
 // enough to stay in cache, multiplied at once, and dropped. (Whole-batch im2col wrote several MB a
 // step and read it back from main memory.)
 //
-// Geometry (geo: 13 i32s in the order of Geo below, written by conv-geometry.ts):
+// Geometry (g: the block geometry.as.ts reads, written by conv-geometry.ts):
 //   x [n, h, w, c]; filter as the matrix W [K, ld] (K = kh kw c rows in (ky, kx, c) order, one
 //   column per output channel, ld >= o a multiple of 4, zero past o); y [P, ld] with
 //   P = n oh ow output pixels (s, oy, ox); input pixel (oy sh - pt + ky, ox sw - pl + kx).
@@ -11,14 +11,7 @@
 //   filter grad  dW[K, ld] = cols^T g            (g [P, ld], zero past o)
 //   input grad   dx        = col2im(g Wt)        (Wt [o, kPad] = W^T, kPad = K rounded up to 4)
 import { gemm, gemmAdd } from './gemm.as';
-
-/** Indices into the geometry block. */
-const enum Geo { N, H, W, C, KH, KW, SH, SW, PT, PL, OH, OW, BLOCK /* output pixels per block */ }
-
-// @ts-ignore: decorator
-@inline function geo(g: usize, i: i32): i32 {
-  return load<i32>(g + (<usize>i << 2));
-}
+import { Geometry } from './geometry.as';
 
 // @ts-ignore: decorator
 @inline function copyFloats(dst: usize, src: usize, len: i32): void {
@@ -45,8 +38,9 @@ const enum Geo { N, H, W, C, KH, KW, SH, SW, PT, PL, OH, OW, BLOCK /* output pix
  * ky, the kw c floats x[s, iy, ix0 .. ix0 + kw - 1, :], zero where the window leaves the image.
  */
 function im2colBlock(g: usize, x: usize, p0: i32, rows: i32, cols: usize, ldk: i32): void {
-  const h = geo(g, Geo.H), w = geo(g, Geo.W), c = geo(g, Geo.C), kh = geo(g, Geo.KH), kw = geo(g, Geo.KW);
-  const sh = geo(g, Geo.SH), sw = geo(g, Geo.SW), pt = geo(g, Geo.PT), pl = geo(g, Geo.PL), oh = geo(g, Geo.OH), ow = geo(g, Geo.OW);
+  const G = changetype<Geometry>(g);
+  const h = G.h, w = G.w, c = G.c, kh = G.kh, kw = G.kw;
+  const sh = G.sh, sw = G.sw, pt = G.pt, pl = G.pl, oh = G.oh, ow = G.ow;
   const seg = kw * c;
   const K = kh * seg;
   // (s, oy, ox) of pixel p0, then stepped along.
@@ -92,8 +86,9 @@ function im2colBlock(g: usize, x: usize, p0: i32, rows: i32, cols: usize, ldk: i
 
 /** The reverse of im2colBlock: adds each patch entry of cols [rows, ldk] into the dx pixel it came from. */
 function col2imBlock(g: usize, cols: usize, ldk: i32, p0: i32, rows: i32, dx: usize): void {
-  const h = geo(g, Geo.H), w = geo(g, Geo.W), c = geo(g, Geo.C), kh = geo(g, Geo.KH), kw = geo(g, Geo.KW);
-  const sh = geo(g, Geo.SH), sw = geo(g, Geo.SW), pt = geo(g, Geo.PT), pl = geo(g, Geo.PL), oh = geo(g, Geo.OH), ow = geo(g, Geo.OW);
+  const G = changetype<Geometry>(g);
+  const h = G.h, w = G.w, c = G.c, kh = G.kh, kw = G.kw;
+  const sh = G.sh, sw = G.sw, pt = G.pt, pl = G.pl, oh = G.oh, ow = G.ow;
   const seg = kw * c;
   for (let r = 0; r < rows; r++) {
     const p = p0 + r;
@@ -113,9 +108,10 @@ function col2imBlock(g: usize, cols: usize, ldk: i32, p0: i32, rows: i32, dx: us
 
 /** y[P, ld] = cols(x) W for W [K, ld]; scratch holds BLOCK K floats. */
 export function convForward(g: usize, x: usize, wt: usize, ld: i32, y: usize, scratch: usize): void {
-  const K = geo(g, Geo.KH) * geo(g, Geo.KW) * geo(g, Geo.C);
-  const P = geo(g, Geo.N) * geo(g, Geo.OH) * geo(g, Geo.OW);
-  const block = geo(g, Geo.BLOCK);
+  const G = changetype<Geometry>(g);
+  const K = G.kh * G.kw * G.c;
+  const P = G.n * G.oh * G.ow;
+  const block = G.block;
   for (let p0 = 0; p0 < P; p0 += block) {
     const rows = min(block, P - p0);
     im2colBlock(g, x, p0, rows, scratch, K);
@@ -128,9 +124,10 @@ export function convForward(g: usize, x: usize, wt: usize, ld: i32, y: usize, sc
  * holds BLOCK K floats.
  */
 export function convFilterGrad(g: usize, x: usize, dy: usize, ld: i32, dw: usize, scratch: usize): void {
-  const K = geo(g, Geo.KH) * geo(g, Geo.KW) * geo(g, Geo.C);
-  const P = geo(g, Geo.N) * geo(g, Geo.OH) * geo(g, Geo.OW);
-  const block = geo(g, Geo.BLOCK);
+  const G = changetype<Geometry>(g);
+  const K = G.kh * G.kw * G.c;
+  const P = G.n * G.oh * G.ow;
+  const block = G.block;
   memory.fill(dw, 0, <usize>(K * ld) << 2);
   for (let p0 = 0; p0 < P; p0 += block) {
     const rows = min(block, P - p0);
@@ -144,9 +141,10 @@ export function convFilterGrad(g: usize, x: usize, dy: usize, ld: i32, dw: usize
  * dx[n, h, w, c] = col2im(g Wt) for g [P, ld] and Wt [o, kPad]; scratch holds BLOCK kPad floats.
  */
 export function convInputGrad(g: usize, dy: usize, ld: i32, o: i32, wt: usize, kPad: i32, dx: usize, scratch: usize): void {
-  const P = geo(g, Geo.N) * geo(g, Geo.OH) * geo(g, Geo.OW);
-  const block = geo(g, Geo.BLOCK);
-  memory.fill(dx, 0, <usize>(geo(g, Geo.N) * geo(g, Geo.H) * geo(g, Geo.W) * geo(g, Geo.C)) << 2);
+  const G = changetype<Geometry>(g);
+  const P = G.n * G.oh * G.ow;
+  const block = G.block;
+  memory.fill(dx, 0, <usize>(G.n * G.h * G.w * G.c) << 2);
   for (let p0 = 0; p0 < P; p0 += block) {
     const rows = min(block, P - p0);
     gemm(rows, kPad, o, dy + (<usize>(p0 * ld) << 2), ld, 1, wt, kPad, scratch, kPad);
@@ -295,38 +293,26 @@ export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32
   return mask ? <f64>load<f32>(mask + (<usize>i << 2)) * scale : scale;
 }
 
-/** dst[(ky kw + kx) c + ci, k] = w[k, ci, ky, kx] (row stride ld, zero past o): W [K, ld]. */
-export function filterToKO(w: usize, o: i32, c: i32, kh: i32, kw: i32, mask: usize, scale: f64, dst: usize, ld: i32): void {
-  const K = kh * kw * c;
-  memory.fill(dst, 0, <usize>(K * ld) << 2);
+/**
+ * The filter as a GEMM operand: dst[r sr + k sk] = w[k, ci, ky, kx] for patch row r = (ky kw +
+ * kx) c + ci, after zeroing `floats` floats of dst. (sr, sk) = (ld, 1) gives W [K, ld] (the
+ * forward's B), (1, ld) gives W^T [o, ld] (the input gradient's).
+ */
+export function filterToMatrix(w: usize, o: i32, c: i32, kh: i32, kw: i32, mask: usize, scale: f64, dst: usize, sr: i32, sk: i32, floats: i32): void {
+  if ((kh * kw * c - 1) * sr + (o - 1) * sk >= floats) unreachable(); // the last entry must land inside dst
+  memory.fill(dst, 0, <usize>floats << 2);
   let src = w;
   for (let k = 0; k < o; k++)
     for (let ci = 0; ci < c; ci++) {
       const m = factor(mask, k * c + ci, scale);
       for (let i = 0; i < kh * kw; i++) {
-        store<f32>(dst + (<usize>((i * c + ci) * ld + k) << 2), <f32>(m * <f64>load<f32>(src)));
+        store<f32>(dst + (<usize>((i * c + ci) * sr + k * sk) << 2), <f32>(m * <f64>load<f32>(src)));
         src += 4;
       }
     }
 }
 
-/** dst[k, (ky kw + kx) c + ci] = w[k, ci, ky, kx] (row stride ld >= K, zero past K): Wt [o, ld]. */
-export function filterToOK(w: usize, o: i32, c: i32, kh: i32, kw: i32, mask: usize, scale: f64, dst: usize, ld: i32): void {
-  const K = kh * kw * c;
-  memory.fill(dst, 0, <usize>(o * ld) << 2);
-  let src = w;
-  for (let k = 0; k < o; k++)
-    for (let ci = 0; ci < c; ci++) {
-      const m = factor(mask, k * c + ci, scale);
-      for (let i = 0; i < kh * kw; i++) {
-        store<f32>(dst + (<usize>(k * ld + i * c + ci) << 2), <f32>(m * <f64>load<f32>(src)));
-        src += 4;
-      }
-    }
-  if (K > ld) unreachable();
-}
-
-/** The inverse of filterToKO: w[k, ci, ky, kx] = src[(ky kw + kx) c + ci, k] (mask and scale applied). */
+/** The inverse of filterToMatrix for W [K, ld]: w[k, ci, ky, kx] = src[(ky kw + kx) c + ci, k] (mask and scale applied). */
 export function filterFromKO(src: usize, ld: i32, o: i32, c: i32, kh: i32, kw: i32, mask: usize, scale: f64, w: usize): void {
   let dst = w;
   for (let k = 0; k < o; k++)

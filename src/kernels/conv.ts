@@ -14,6 +14,11 @@ import { geometry, outputLd, putGeometry, scratchFloats, type Conv2DAttrs, type 
 import { output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
 
+/** The geometry block and the patch-row scratch the blocked kernels (conv.as.ts) take. */
+function blocked(arena: Arena, g: Geometry): { geo: number; scratch: number } {
+  return { geo: putGeometry(arena, g), scratch: arena.alloc(scratchFloats(g)) };
+}
+
 /** y [P, ld] = cols(x) W for W [K, ldw] at wp, ld = outputLd(g), ldw >= ld; returns y's pointer. */
 export function convProduct(arena: Arena, g: Geometry, xp: number, wp: number, ldw: number): number {
   const ld = outputLd(g);
@@ -22,10 +27,9 @@ export function convProduct(arena: Arena, g: Geometry, xp: number, wp: number, l
     kernels().conv1Forward(xp, g.n, g.h, g.w, wp, ldw, g.kh, g.kw, g.o, yp, ld);
     return yp;
   }
-  const geo = putGeometry(arena, g);
-  const scratch = arena.alloc(scratchFloats(g));
-  const yp = arena.alloc(g.P * ld);
   if (ldw !== ld) throw new Error(`convProduct: the GEMM needs W's row stride ${ld}, got ${ldw}`);
+  const { geo, scratch } = blocked(arena, g);
+  const yp = arena.alloc(g.P * ld);
   kernels().convForward(geo, xp, wp, ld, yp, scratch);
   return yp;
 }
@@ -43,8 +47,7 @@ export function filterGradient(arena: Arena, g: Geometry, xp: number, dyp: numbe
     kernels().conv1Filter(xp, g.n, g.h, g.w, planar, g.kh, g.kw, g.o, dwp, ld);
     return dwp;
   }
-  const geo = putGeometry(arena, g);
-  const scratch = arena.alloc(scratchFloats(g));
+  const { geo, scratch } = blocked(arena, g);
   const dwp = arena.alloc(g.K * ld);
   kernels().convFilterGrad(geo, xp, dyp, ld, dwp, scratch);
   return dwp;
@@ -52,8 +55,7 @@ export function filterGradient(arena: Arena, g: Geometry, xp: number, dyp: numbe
 
 /** dx [n, h, w, c] = col2im(dy Wt) for dy [P, ld] (any ld >= O) and Wt [O, roundUp4(K)] at wtp; returns dx's pointer. */
 export function inputGradient(arena: Arena, g: Geometry, dyp: number, ld: number, wtp: number): number {
-  const geo = putGeometry(arena, g);
-  const scratch = arena.alloc(scratchFloats(g));
+  const { geo, scratch } = blocked(arena, g);
   const dxp = arena.alloc(g.n * g.h * g.w * g.c);
   kernels().convInputGrad(geo, dyp, ld, g.o, wtp, roundUp4(g.K), dxp, scratch);
   return dxp;

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activationCode } from '../ops/activation.js';
 import { convAttrs, LAYER_CONV2D, LAYER_CONV2D_GRAD, type Conv2dAttrs } from '../ops/conv2d.js';
+import { slopeAndBiasSum } from './activation.js';
 import { convProduct, filterGradient, inputGradient, putX } from './conv.js';
 import { geometry, outputLd } from './conv-geometry.js';
 import { output, roundUp4, stock, values, type FastKernel, type KernelArgs } from './util.js';
@@ -38,7 +39,7 @@ function forward(args: KernelArgs): tf.TensorInfo {
   const xp = arena.put(values(args, x));
   const fp = arena.put(values(args, filter));
   const wp = arena.alloc(g.K * ld);
-  wk.filterToKO(fp, o, c, kh, kw, putMask(arena, a.mask), 1, wp, ld); // W [K, ld], masked
+  wk.filterToMatrix(fp, o, c, kh, kw, putMask(arena, a.mask), 1, wp, ld, 1, g.K * ld); // W [K, ld], masked
   const yp = convProduct(arena, g, xp, wp, ld);
   // One bias row of period floats covers whole rows: ld when ld is a multiple of 4, else 4 ld.
   const period = ld % 4 === 0 ? ld : 4 * ld;
@@ -60,12 +61,7 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const kPad = roundUp4(K);
   const arena = new Arena();
   const wk = kernels();
-  const dyp = arena.putRows(values(args, dy), P, o, ld);
-  const ypp = arena.putRows(values(args, y), P, o, ld);
-  const gp = arena.alloc(P * ld);
-  wk.actGrad(dyp, ypp, gp, roundUp4(P * ld), activationCode(a.activation));
-  const dbp = arena.alloc(ld);
-  wk.sumRows(gp, P, ld, arena.alloc(2 * ld) /* float64 accumulators */, dbp);
+  const { gp, dbp } = slopeAndBiasSum(arena, values(args, dy), values(args, y), P, o, ld, a.activation);
   const mask = putMask(arena, a.mask);
   const dwp = filterGradient(arena, geo, putX(arena, values(args, x)), gp);
   const dwOut = arena.alloc(o * K);
@@ -73,7 +69,7 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   let dxp = 0;
   if (a.inputGrad) {
     const wtp = arena.alloc(o * kPad);
-    wk.filterToOK(arena.put(values(args, filter)), o, c, kh, kw, mask, a.alpha, wtp, kPad); // alpha W^T
+    wk.filterToMatrix(arena.put(values(args, filter)), o, c, kh, kw, mask, a.alpha, wtp, 1, kPad, o * kPad); // alpha W^T [o, kPad]
     dxp = inputGradient(arena, geo, gp, ld, wtp);
   }
   // Read out only now: an allocation may grow the memory, which detaches earlier views.

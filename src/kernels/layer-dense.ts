@@ -10,6 +10,7 @@ import { LAYER_DENSE, LAYER_DENSE_GRAD, type DenseAttrs } from '../ops/dense.js'
 import { output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
 import { take } from './buffers.js';
+import { slopeAndBiasSum } from './activation.js';
 
 function forward(args: KernelArgs): tf.TensorInfo {
   const { x, weight, bias } = args.inputs;
@@ -46,12 +47,7 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const iPad = roundUp4(inn);
   const arena = new Arena();
   const wk = kernels();
-  const dyp = arena.putRows(values(args, dy), n, out, oPad);
-  const ypp = arena.putRows(values(args, y), n, out, oPad);
-  const gp = arena.alloc(n * oPad);
-  wk.actGrad(dyp, ypp, gp, n * oPad, activationCode(a.activation));
-  const dbp = arena.alloc(oPad);
-  wk.sumRows(gp, n, oPad, arena.alloc(2 * oPad), dbp);
+  const { gp, dbp } = slopeAndBiasSum(arena, values(args, dy), values(args, y), n, out, oPad, a.activation);
   const xp = arena.put(values(args, x));
   const dwtp = arena.alloc(inn * oPad);
   wk.gemm(inn, oPad, n, xp, 1, inn, gp, oPad, dwtp, oPad); // x^T g: [in, oPad]

@@ -1,5 +1,7 @@
 // 2x2 average pooling and its gradient in WebAssembly (the JS side: pool.ts).
 
+import { Geometry } from './geometry.as';
+
 // ---- 2x2 average pooling, stride 2, NHWC --------------------------------------------------------
 // Output [n, h/2, w/2, c] = (x00 + x01 + x10 + x11) / 4, summed in float64 as tfjs's own kernel
 // does (so the results are its bits), two channels at a time.
@@ -74,19 +76,16 @@ export function avgPool2Grad(dy: usize, n: i32, h: i32, w: i32, c: i32, dx: usiz
 }
 
 // ---- max pooling, any window, stride and padding, NHWC -------------------------------------------
-// Geometry g: 12 i32s n, h, w, c, fh, fw, sh, sw, pt, pl, oh, ow (pool.ts writes them). A window's
+// Geometry g: the block geometry.as.ts reads (pool.ts writes it; kh, kw the window). A window's
 // maximum is taken as tfjs's kernel takes it: positions in row-major order from -Infinity, a value
 // replacing the maximum only when greater (so NaN never wins and the first of equal values does).
 
-// @ts-ignore: decorator
-@inline function pg(g: usize, i: i32): i32 {
-  return load<i32>(g + (<usize>i << 2));
-}
 
 /** out [n, oh, ow, c] = the maximum of each window (four channels at a time). */
 export function maxPool(g: usize, x: usize, out: usize): void {
-  const n = pg(g, 0), h = pg(g, 1), w = pg(g, 2), c = pg(g, 3), fh = pg(g, 4), fw = pg(g, 5);
-  const sh = pg(g, 6), sw = pg(g, 7), pt = pg(g, 8), pl = pg(g, 9), oh = pg(g, 10), ow = pg(g, 11);
+  const G = changetype<Geometry>(g);
+  const n = G.n, h = G.h, w = G.w, c = G.c, fh = G.kh, fw = G.kw;
+  const sh = G.sh, sw = G.sw, pt = G.pt, pl = G.pl, oh = G.oh, ow = G.ow;
   const lowest = f32x4.splat(-Infinity);
   let o = out;
   for (let s = 0; s < n; s++)
@@ -123,8 +122,9 @@ export function maxPool(g: usize, x: usize, out: usize): void {
 
 /** dx [n, h, w, c] (overwritten): each window's dy added at the position of its maximum. */
 export function maxPoolGrad(g: usize, x: usize, dy: usize, dx: usize): void {
-  const n = pg(g, 0), h = pg(g, 1), w = pg(g, 2), c = pg(g, 3), fh = pg(g, 4), fw = pg(g, 5);
-  const sh = pg(g, 6), sw = pg(g, 7), pt = pg(g, 8), pl = pg(g, 9), oh = pg(g, 10), ow = pg(g, 11);
+  const G = changetype<Geometry>(g);
+  const n = G.n, h = G.h, w = G.w, c = G.c, fh = G.kh, fw = G.kw;
+  const sh = G.sh, sw = G.sw, pt = G.pt, pl = G.pl, oh = G.oh, ow = G.ow;
   memory.fill(dx, 0, <usize>(n * h * w * c) << 2);
   let d = dy;
   for (let s = 0; s < n; s++)
@@ -161,8 +161,9 @@ export function maxPoolGrad(g: usize, x: usize, dy: usize, dx: usize): void {
 
 /** out [n, oh, ow, c] = the mean of each window (same geometry block as maxPool; no padding). */
 export function avgPool(g: usize, x: usize, out: usize): void {
-  const n = pg(g, 0), h = pg(g, 1), w = pg(g, 2), c = pg(g, 3), fh = pg(g, 4), fw = pg(g, 5);
-  const sh = pg(g, 6), sw = pg(g, 7), oh = pg(g, 10), ow = pg(g, 11);
+  const G = changetype<Geometry>(g);
+  const n = G.n, h = G.h, w = G.w, c = G.c, fh = G.kh, fw = G.kw;
+  const sh = G.sh, sw = G.sw, oh = G.oh, ow = G.ow;
   const size = <f64>(fh * fw);
   let o = out;
   for (let s = 0; s < n; s++)
@@ -184,8 +185,9 @@ export function avgPool(g: usize, x: usize, out: usize): void {
 
 /** dx [n, h, w, c] (overwritten) from dy [n, oh, ow, c]: each input's share of every window holding it. */
 export function avgPoolGrad(g: usize, dy: usize, dx: usize): void {
-  const n = pg(g, 0), h = pg(g, 1), w = pg(g, 2), c = pg(g, 3), fh = pg(g, 4), fw = pg(g, 5);
-  const sh = pg(g, 6), sw = pg(g, 7), oh = pg(g, 10), ow = pg(g, 11);
+  const G = changetype<Geometry>(g);
+  const n = G.n, h = G.h, w = G.w, c = G.c, fh = G.kh, fw = G.kw;
+  const sh = G.sh, sw = G.sw, oh = G.oh, ow = G.ow;
   const share = 1 / <f64>(fh * fw);
   let d = dx;
   for (let s = 0; s < n; s++)

@@ -4,6 +4,7 @@
 // tfjs divides a border window by its inputs inside the image, but its gradient by the full window.
 import * as tf from '@tensorflow/tfjs-core';
 import { output, stock, values, type FastKernel, type KernelArgs } from './util.js';
+import { fieldsOf, putGeometry } from './conv-geometry.js';
 import { Arena, kernels } from './wasm.js';
 
 type PoolAttrs = { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
@@ -78,13 +79,8 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
 function poolArena(args: KernelArgs, x: tf.TensorInfo) {
   const a = args.attrs as PoolAttrs;
   const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad as 'valid', a.dimRoundingMode);
-  const fields = [
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth,
-  ];
   const arena = new Arena();
-  const geo = arena.alloc(fields.length);
-  arena.i32(geo, fields.length).set(fields);
+  const geo = putGeometry(arena, fieldsOf(info));
   return { arena, info, geo, xp: arena.put(values(args, x)) };
 }
 

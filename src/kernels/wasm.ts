@@ -15,8 +15,7 @@ export interface KernelExports {
   convForward(geo: number, x: number, w: number, ld: number, y: number, scratch: number): void;
   convFilterGrad(geo: number, x: number, dy: number, ld: number, dw: number, scratch: number): void;
   convInputGrad(geo: number, dy: number, ld: number, o: number, wt: number, kPad: number, dx: number, scratch: number): void;
-  filterToKO(w: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, dst: number, ld: number): void;
-  filterToOK(w: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, dst: number, ld: number): void;
+  filterToMatrix(w: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, dst: number, sr: number, sk: number, floats: number): void;
   filterFromKO(src: number, ld: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, w: number): void;
   tanh(x: number, y: number, n: number): void;
   biasAct(y: number, n: number, b: number, period: number, alpha: number, act: number): void;

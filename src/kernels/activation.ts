@@ -1,0 +1,21 @@
+// The JS side of activation.as.ts shared by the layer kernels (layer-conv2d.ts, layer-dense.ts):
+// the first part of a layer's backward pass, which is the same for every layer.
+import { activationCode, type Activation } from '../ops/activation.js';
+import { roundUp4 } from './util.js';
+import { Arena, kernels } from './wasm.js';
+
+/**
+ * g = dy act'(y) as [rows, ld] (zero past cols: dy is zero there) and the bias gradient's sum
+ * db = sum over rows of g ([ld], float64 accumulation), from dy and the saved output y, both
+ * [rows, cols]. Returns their pointers.
+ */
+export function slopeAndBiasSum(arena: Arena, dy: Float32Array, y: Float32Array, rows: number, cols: number, ld: number, activation: Activation): { gp: number; dbp: number } {
+  const wk = kernels();
+  const dyp = arena.putRows(dy, rows, cols, ld);
+  const ypp = arena.putRows(y, rows, cols, ld);
+  const gp = arena.alloc(rows * ld);
+  wk.actGrad(dyp, ypp, gp, roundUp4(rows * ld), activationCode(activation));
+  const dbp = arena.alloc(ld);
+  wk.sumRows(gp, rows, ld, arena.alloc(2 * ld) /* float64 accumulators */, dbp);
+  return { gp, dbp };
+}
