@@ -166,8 +166,8 @@ export async function readCheckpoint(path: string, options: { model?: ModelName 
     for (const t of layout.tensors) {
       const got = byName.get(t.name);
       const fixed = spec.params.find((p) => p.name === t.name)?.value;
-      if (!got && fixed) {
-        region.set(fixed, t.offset); // a fixed tensor (C3 table, RBF centres) the file leaves out: the model's own
+      if (!got && fixed && tensorsOnly) {
+        region.set(fixed, t.offset); // a fixed tensor (C3 table, RBF centres) a state_dict leaves out: the model's own
         continue;
       }
       if (!got) throw new Error(`${what}: no tensor ${t.name}; a ${model} checkpoint has ${layout.tensors.map((v) => v.name).join(', ')}`);

@@ -271,6 +271,11 @@ describe('checkpoints are read strictly', () => {
     await expect(readCheckpoint(path)).rejects.toThrow(message);
   });
 
+  test('a checkpoint of ours that lacks a fixed tensor is refused (only a file of tensors alone may leave them out)', async () => {
+    const path = await rewritten((tensors) => tensors.splice(tensors.findIndex((x) => x.name === 'c3.mask'), 1));
+    await expect(readCheckpoint(path)).rejects.toThrow(/model.safetensors: no tensor c3.mask; a lenet5 checkpoint has c1.weight, c1.bias/);
+  });
+
   test('a finite but altered momentum is caught by its checksum: a warning and a momentum restart', async () => {
     const t = await trained({ model: 'lenet5', seed: 6 }, 2);
     const path = join(dir(), 'model.safetensors');
