@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // A model module that imports 'lenet5-parallel' (examples/models/) gets the sources under test in
+  // the test's own thread, the one tfjs instance there; worker threads load it natively (dist/).
+  resolve: { alias: [{ find: /^lenet5-parallel$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }] },
   test: {
     include: ['test/**/*.test.ts'],
     // tfjs-core's register_all_gradients is ESM with extension-less imports that Node cannot load;

@@ -2,8 +2,10 @@
 // URL parameters prefill the form (model, workers, batch, seed, epochs, steps, limit) and
 // `autostart=1` starts at once; window.__lenet5 exposes progress for the end-to-end test.
 import { Coordinator, type TrainEvent } from '../src/coordinator.js';
-import { datasetFromIdx, IDX_FILES, IMAGE_SIDE, type Mnist } from '../src/data.js';
-import { posterior, UNRECOGNISED, type ModelSpec } from '../src/model.js';
+import { datasetFromIdx, IDX_FILES, type Mnist } from '../src/data.js';
+import { UNRECOGNISED, type ModelSpec } from '../src/model.js';
+
+const IMAGE_SIDE = 28; // MNIST
 import { toMnistDigit } from '../src/digit-image.js';
 import { resolveOptions, type TrainerOptions } from '../src/options.js';
 import { createComlinkPool } from '../src/pools/comlink.js';
@@ -176,14 +178,14 @@ function setUpPad(classify: (digit: Uint8Array) => void): void {
   $('clear').addEventListener('click', clear);
 }
 
-function showPrediction(spec: ModelSpec, scores: Float32Array, digit: number): void {
-  // lenet5's posterior keeps a share for "none of these" (a last bar); the digit is the closest
+function showPrediction(spec: ModelSpec, modelOptions: Readonly<Record<string, number>>, scores: Float32Array, digit: number): void {
+  // A posterior with a share for "none of these" (lenet5's) gets a last bar; the digit is the closest
   // class, marked unsure when "none" dominates.
-  const { probabilities, none } = posterior(spec, scores);
+  const { probabilities, none } = spec.probabilities(scores, { options: modelOptions });
   $('prediction').textContent = String(digit);
   $('prediction').title = none >= UNRECOGNISED ? `unsure: none of these ${(100 * none).toFixed(1)}%` : '';
   const bar = (label: string, p: number) => `<div>${label} ${'█'.repeat(Math.round(20 * p)).padEnd(20, '·')} ${(100 * p).toFixed(1)}%</div>`;
-  $('probs').innerHTML = probabilities.map((p, i) => bar(String(i), p)).join('') + (spec.name === 'lenet5' ? bar('none', none) : '');
+  $('probs').innerHTML = probabilities.map((p, i) => bar(String(i), p)).join('') + (none > 0 ? bar('none', none) : '');
 }
 
 // ---- training ------------------------------------------------------------------------------------------
@@ -197,7 +199,7 @@ async function classifyPending(): Promise<void> {
   pending = null;
   if (digit.every((v) => v === 0)) return;
   const { scores, predicted } = await coordinator.predict(digit);
-  showPrediction(coordinator.spec, scores, predicted[0]);
+  showPrediction(coordinator.spec, coordinator.options.modelOptions, scores, predicted[0]);
 }
 
 function readOptions(): { options: TrainerOptions; epochs: number; steps?: number } {

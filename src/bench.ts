@@ -5,11 +5,12 @@ import { availableParallelism } from 'node:os';
 import { createTrainer, type Trainer } from './trainer.js';
 import type { Mnist } from './data.js';
 import { loadMnist } from './mnist-files.js';
-import { MODEL_NAMES, type ModelName } from './model.js';
 import { KERNEL_SETS, type KernelSet } from './tf.js';
+import { loadModel } from './models/index.js';
 
 export interface BenchOptions {
-  models?: readonly ModelName[];
+  /** Built-in names or model module paths. Default: lenet5-softmax, lenet5. */
+  models?: readonly string[];
   /** Worker counts to measure. Default: 1, 2, 4, ... up to the machine's parallelism, and it. */
   workers?: readonly number[];
   batchSize?: number;
@@ -26,7 +27,7 @@ export interface BenchOptions {
 }
 
 export interface BenchResult {
-  readonly model: ModelName;
+  readonly model: string;
   readonly workers: number;
   readonly batch: number;
   readonly kernels: KernelSet;
@@ -85,8 +86,8 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
   const steps = o.steps ?? DEFAULT_STEPS;
   const kernels = o.kernels ?? 'fast';
   const warmup = o.warmup ?? defaultWarmup(kernels);
-  if (!Array.isArray(models) || models.length === 0 || !models.every((m) => MODEL_NAMES.includes(m))) {
-    throw new TypeError(`options.models must be a non-empty list of ${MODEL_NAMES.join(', ')}`);
+  if (!Array.isArray(models) || models.length === 0 || !models.every((m) => typeof m === 'string' && m !== '')) {
+    throw new TypeError('options.models must be a non-empty list of built-in model names or model module paths');
   }
   if (!Array.isArray(workerCounts) || workerCounts.length === 0 || !workerCounts.every((w) => isCount(w, 1))) {
     throw new TypeError('options.workers must be a non-empty list of positive integers');
@@ -95,6 +96,7 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
     if (!isCount(v, min)) throw new TypeError(`options.${name} must be an integer >= ${min}, got ${String(v)}`);
   }
   if (!KERNEL_SETS.includes(kernels)) throw new TypeError(`options.kernels must be one of ${KERNEL_SETS.join(', ')}`);
+  for (const m of models) await loadModel(m, 'options.models'); // a bad name or module fails here, before any thread starts
   const data = o.data ?? loadMnist();
   const results: BenchResult[] = [];
   // No more samples than the steps use (at most the whole set: a step past the end of an epoch

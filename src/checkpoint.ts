@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFileChecked, saveFiles } from './files.js';
 import { sha256Hex } from './coordinator.js';
-import { createModel, fixedMismatch, MODEL_NAMES, type ModelName } from './model.js';
+import { fixedMismatch, type ModelSpec } from './model.js';
+import { BUILT_IN_MODELS, builtInModel, loadModel, MODEL_NAMES } from './models/index.js';
 import { resolveOptions, type RecordedOptions, type ResolvedOptions } from './options.js';
 import { layoutOf, MAX_STEP, type Layout } from './params.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
@@ -19,7 +20,8 @@ export function optimizerPath(path: string): string {
 }
 
 export interface Checkpoint {
-  readonly model: ModelName;
+  /** The model's name. */
+  readonly model: string;
   readonly step: number;
   /** The hyper-parameters the run used. */
   readonly recorded: RecordedOptions;
@@ -54,7 +56,11 @@ export function checkpointMetadata(o: ResolvedOptions, step: number, stepsPerEpo
     epochs: String(o.epochs),
     weights_sha256: weightsSha256,
   };
-  if (o.model === 'lenet5') m.j = String(o.j);
+  // The model's own options, each under its name (lenet5's j), as SPEC.md's metadata lists it.
+  for (const [k, v] of Object.entries(o.modelOptions)) {
+    if (k in m) throw new Error(`model ${o.model}'s option ${k} has the name of a checkpoint field; rename it`);
+    m[k] = String(v);
+  }
   if (o.limit !== null) m.limit = String(o.limit);
   return m;
 }
@@ -142,23 +148,31 @@ function nonFinite(layout: Layout, region: Float32Array): string | null {
  * Reads and checks a checkpoint against its model's spec: tensors, metadata (typed and in range),
  * weights finite and matching weights_sha256. The optimizer file beside it matters only to
  * resuming: when it is missing, damaged or from another save, the weights still load, the
- * momentum is null and `warning` says why.
+ * momentum is null and `warning` says why. `options.model` (a built-in name, a module's path or
+ * URL, or a loaded spec) is needed for a model that is not built in, and names the model of a
+ * file of tensors only.
  */
-export async function readCheckpoint(path: string, options: { model?: ModelName } = {}): Promise<Checkpoint> {
+export async function readCheckpoint(path: string, options: { model?: string | ModelSpec } = {}): Promise<Checkpoint> {
+  const given = typeof options.model === 'string' ? (await loadModel(options.model)).spec : options.model;
   const file = decodeSafetensors(readFileChecked(path, 'checkpoint'), path);
   const meta = file.metadata;
   if (meta.kind === 'sgd-momentum') throw new Error(`${path} is an optimizer file; give the model file beside it (${path.replace(/\.optim\.safetensors$/, '.safetensors')})`);
   // Tensors only (what PyTorch's safetensors.torch.save_file(model.state_dict()) writes): weights
   // for the given model, or for the one whose trainable tensors the file holds; step 0, no momentum.
   const tensorsOnly = meta.model === undefined && meta.producer === undefined && meta.step === undefined;
-  const model = (tensorsOnly ? options.model ?? modelHolding(file.tensors, path) : meta.model) as ModelName;
-  if (!MODEL_NAMES.includes(model)) {
-    throw new Error(`${path}: metadata model is ${JSON.stringify(meta.model)}; expected one of ${MODEL_NAMES.join(', ')}`);
+  const spec = tensorsOnly ? given ?? modelHolding(file.tensors, path) : given?.name === meta.model ? given : builtInModel(meta.model ?? '');
+  if (!spec) {
+    const hint = given ? `; the model given is ${given.name}` : `: give its module (options.model, --model PATH) if it is your own`;
+    throw new Error(`${path}: metadata model is ${JSON.stringify(meta.model)}, not a built-in model (${MODEL_NAMES.join(', ')})${hint}`);
   }
+  const model = spec.name;
   if (meta.format !== undefined && meta.format !== 'pt') throw new Error(`${path}: metadata format is ${JSON.stringify(meta.format)}; this reads "pt" (PyTorch layouts) only`);
   const m = metadataReader(path, meta);
-  const j = m.number('j');
-  const spec = createModel(model, { j });
+  const modelOptions: Record<string, number> = {};
+  for (const k of Object.keys(spec.options)) {
+    const v = m.number(k);
+    if (v !== undefined) modelOptions[k] = v;
+  }
   const layout = layoutOf(spec);
   const fill = (f: { tensors: readonly NamedTensor[] }, what: string) => {
     const region = new Float32Array(layout.size);
@@ -193,7 +207,7 @@ export async function readCheckpoint(path: string, options: { model?: ModelName 
   const step = m.integer('step', 0, MAX_STEP) ?? 0;
   const recorded: RecordedOptions = {
     model,
-    j,
+    modelOptions,
     seed: m.integer('seed', 0, 0xffffffff),
     batchSize: m.integer('batch_size', 1),
     shards: m.integer('shards', 1),
@@ -209,7 +223,7 @@ export async function readCheckpoint(path: string, options: { model?: ModelName 
   };
   for (const k of Object.keys(recorded) as (keyof RecordedOptions)[]) if (recorded[k] === undefined) delete recorded[k];
   try {
-    resolveOptions({}, 1, recorded); // the options' own ranges, checked in one place, here naming the file
+    resolveOptions({}, 1, recorded, { spec, source: spec.name }); // the options' own ranges, checked in one place, here naming the file
   } catch (e) {
     throw new Error(`${path}: metadata out of range: ${(e as Error).message.replace(/^options\./, '')}`, { cause: e });
   }
@@ -218,14 +232,13 @@ export async function readCheckpoint(path: string, options: { model?: ModelName 
 }
 
 /** The built-in model whose trainable tensors (names and shapes) a tensors-only file holds. */
-function modelHolding(tensors: readonly NamedTensor[], path: string): ModelName {
+function modelHolding(tensors: readonly NamedTensor[], path: string): ModelSpec {
   const byName = new Map(tensors.map((t) => [t.name, t.shape.join(',')]));
-  const fits = MODEL_NAMES.filter((name) => {
-    const params = createModel(name).params;
+  const fits = Object.values(BUILT_IN_MODELS).filter(({ params }) => {
     return params.every((p) => !p.trainable || byName.get(p.name) === p.shape.join(',')) && [...byName.keys()].every((n) => params.some((p) => p.name === n));
   });
   if (fits.length === 1) return fits[0];
-  throw new Error(`${path}: a file of tensors only (no metadata) whose tensors ${fits.length ? 'fit several models' : 'fit no built-in model'}; give the model (options.model, --model ${MODEL_NAMES.join('|')})`);
+  throw new Error(`${path}: a file of tensors only (no metadata) whose tensors ${fits.length ? 'fit several models' : 'fit no built-in model'}; give the model (options.model, --model ${MODEL_NAMES.join('|')}|PATH)`);
 }
 
 /** The momentum beside a model file, or null with the reason (training then restarts it at zero). */

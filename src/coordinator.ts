@@ -2,8 +2,9 @@
 // micro-batches, runs them on the pool, averages the S gradient slots in index order, updates the
 // shared weights, and reports. Environment-neutral: Node (trainer.ts) and the browser
 // (demo/main.ts) give it a dataset and a pool.
-import { firstSamples, IMAGE_SIDE, type Mnist } from './data.js';
-import { createModel, fixedMismatch, initParam, type ModelSpec } from './model.js';
+import { checkFits, firstSamples, type Mnist } from './data.js';
+import { fixedMismatch, initParam, type ModelSpec } from './model.js';
+import { builtInModel } from './models/index.js';
 import { averageSlots, learningRateAt, sgdStep } from './optimizer.js';
 import type { ResolvedOptions } from './options.js';
 import { MAX_STEP, ParamStore } from './params.js';
@@ -140,11 +141,18 @@ export class Coordinator {
   private faults: string[] = [];
   private readonly fallbacksSeen = new Set<string>();
 
-  /** Builds the store, fresh or from `start`; call start() before training. */
-  constructor(options: ResolvedOptions, data: Mnist, start: StartState = {}) {
+  /**
+   * Builds the store, fresh or from `start`; call start() before training. `spec` is the model
+   * resolveOptions was given (loadModel's); a built-in one is found by its name.
+   */
+  constructor(options: ResolvedOptions, data: Mnist, start: StartState = {}, spec?: ModelSpec) {
     this.options = options;
-    this.spec = createModel(options.model, { j: options.j });
+    const found = spec ?? builtInModel(options.model);
+    if (!found || found.name !== options.model) throw new TypeError(`Coordinator: give the ${options.model} model's spec (loadModel) with its options`);
+    this.spec = found;
     this.data = options.limit ? { ...data, train: firstSamples(data.train, options.limit) } : data;
+    checkFits(this.data.train, 'the training set', found);
+    checkFits(this.data.test, 'the test set', found);
     this.stepsPerEpoch = Math.ceil(this.data.train.count / options.batchSize);
     this.store = ParamStore.create(this.spec, options.shards);
     if (start.weights) this.store.weights.set(start.weights);
@@ -157,8 +165,8 @@ export class Coordinator {
   async start(factory: PoolFactory): Promise<this> {
     if (this.pool) throw new Error('the trainer is already started');
     const init: WorkerInit = {
-      model: this.options.model,
-      j: this.options.j,
+      model: this.options.modelSource,
+      modelOptions: this.options.modelOptions,
       kernels: this.options.kernels,
       seed: this.options.seed,
       augment: this.options.augment,
@@ -290,11 +298,16 @@ export class Coordinator {
     return { count, errors, error: errors / count, loss: lossSum / count };
   }
 
-  /** Classifies 28x28 MNIST-style images (n x 784 bytes, ink bright on black) with the current weights. */
+  /**
+   * Classifies images like the data's (n x H x W x C bytes; for the LeNet-5 models 28x28 MNIST-style,
+   * ink bright on black) with the current weights: scores [n, K] and the predicted classes.
+   */
   predict(images: Uint8Array): Promise<{ scores: Float32Array; predicted: Int32Array }> {
-    const side = IMAGE_SIDE * IMAGE_SIDE;
+    const [h, w, c] = this.spec.image;
+    const side = h * w * c;
     if (!(images instanceof Uint8Array) || images.length === 0 || images.length % side !== 0) {
-      return Promise.reject(new TypeError(`predict: images must be a Uint8Array of n x 784 bytes (28x28 each), got ${images instanceof Uint8Array ? `${images.length} bytes` : String(images)}`));
+      const got = images instanceof Uint8Array ? `${images.length} bytes` : String(images);
+      return Promise.reject(new TypeError(`predict: images must be a Uint8Array of n x ${side} bytes (${h}x${w}${c > 1 ? `x${c}` : ''} each), got ${got}`));
     }
     return this.exclusive(async () => {
       const pool = this.live();
@@ -329,7 +342,7 @@ export class Coordinator {
       evaluated = null;
       if (this.step % this.stepsPerEpoch === 0) {
         evaluated = await this.evaluate('test');
-        const warning = learningWarning(this.step, evaluated.error, this.options);
+        const warning = learningWarning(this.step, evaluated.error, this.options, this.spec.classes);
         yield {
           type: 'epoch', epoch: this.step / this.stepsPerEpoch, step: this.step, trainLoss: lossSum / lossSteps,
           testError: evaluated.error, testLoss: evaluated.loss, elapsedMs: performance.now() - started,
@@ -340,7 +353,7 @@ export class Coordinator {
       }
     }
     evaluated ??= await this.evaluate('test');
-    const warning = learningWarning(this.step, evaluated.error, this.options);
+    const warning = learningWarning(this.step, evaluated.error, this.options, this.spec.classes);
     yield {
       type: 'done', step: this.step, epochs: this.step / this.stepsPerEpoch, testError: evaluated.error, testLoss: evaluated.loss,
       weightsSha256: await this.weightsSha256(), elapsedMs: performance.now() - started, reason,

@@ -1,11 +1,10 @@
 // The dataset: IDX parsing and validation, images kept once as bytes in shared memory, and the
-// construction of a network input batch from sample indices. No file system here (see
-// mnist-files.ts), so the browser uses the same code.
-export const IMAGE_SIDE = 28; // MNIST images are 28x28 bytes, 0 = background
-export const INPUT_SIDE = 32; // LeNet-5 reads 32x32: the image centred with a 2-pixel border
-export const INPUT_PAD = (INPUT_SIDE - IMAGE_SIDE) / 2;
-export const NUM_CLASSES = 10;
-export const IDX_IMAGES_MAGIC = 2051; // 0x00000803: unsigned bytes, 3 dimensions
+// one-hot targets of a batch. Images of any shape [H, W, C] (from the IDX header, or given with
+// an in-memory set); labels are bytes, checked against the model's class count where the model is
+// known (options.ts). No file system here (see mnist-files.ts), so the browser uses the same code.
+import type { ImageShape } from './model.js';
+export const IDX_IMAGES_MAGIC = 2051; // 0x00000803: unsigned bytes, 3 dimensions (n, rows, columns)
+export const IDX_IMAGES4_MAGIC = 2052; // 0x00000804: unsigned bytes, 4 dimensions (n, rows, columns, channels)
 export const IDX_LABELS_MAGIC = 2049; // 0x00000801: unsigned bytes, 1 dimension
 
 /** The standard names of the four IDX files (each may also be stored gzipped, name + .gz). */
@@ -16,22 +15,16 @@ export const IDX_FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
-/** LeCun et al. 1998: pixel p in 0..255 maps to -0.1 + 1.275 p / 255 (background -0.1, ink 1.175). */
-export const PIXEL_VALUE: Float32Array = (() => {
-  const t = new Float32Array(256);
-  for (let p = 0; p < 256; p++) t[p] = -0.1 + (1.275 * p) / 255;
-  return t;
-})();
-export const BACKGROUND = PIXEL_VALUE[0];
-
 /**
- * One split of a dataset. `images` holds count x 28 x 28 bytes and `labels` count bytes, both
- * over SharedArrayBuffers so that every worker reads them in place.
+ * One split of a dataset. `images` holds count x H x W x C bytes (NHWC) and `labels` count bytes,
+ * both over SharedArrayBuffers so that every worker reads them in place.
  */
 export interface Dataset {
   readonly images: Uint8Array;
   readonly labels: Uint8Array;
   readonly count: number;
+  /** [H, W, C] of one image. */
+  readonly shape: ImageShape;
   /** Where it came from, for messages. */
   readonly source: string;
 }
@@ -83,17 +76,15 @@ function checkLength(bytes: Uint8Array, file: string, expected: number, what: st
   }
 }
 
-/** An IDX3 image file's header, checked: count and image size. */
-function imagesHeader(bytes: Uint8Array, file: string): { count: number; rows: number; cols: number } {
-  const view = header(bytes, file, IDX_IMAGES_MAGIC, 4);
+/** An IDX image file's header, checked: count and image shape ([rows, cols, 1] for IDX3). */
+function imagesHeader(bytes: Uint8Array, file: string): { count: number; shape: ImageShape; headerBytes: number } {
+  const four = bytes.byteLength >= 4 && bytes[3] === 4;
+  const view = header(bytes, file, four ? IDX_IMAGES4_MAGIC : IDX_IMAGES_MAGIC, four ? 5 : 4);
   const count = view.getUint32(4);
-  const rows = view.getUint32(8);
-  const cols = view.getUint32(12);
-  if (rows !== IMAGE_SIDE || cols !== IMAGE_SIDE) {
-    throw new Error(`${file}: images are ${rows}x${cols}; LeNet-5 here needs ${IMAGE_SIDE}x${IMAGE_SIDE}`);
-  }
+  const shape: ImageShape = [view.getUint32(8), view.getUint32(12), four ? view.getUint32(16) : 1];
+  if (shape.some((d) => d < 1 || d > 4096)) throw new Error(`${file}: images are ${shape.join('x')}; each dimension must be 1..4096`);
   if (count === 0) throw new Error(`${file}: the header says it holds no images`);
-  return { count, rows, cols };
+  return { count, shape, headerBytes: four ? 20 : 16 };
 }
 
 function labelsHeader(bytes: Uint8Array, file: string): { count: number } {
@@ -109,28 +100,24 @@ function labelsHeader(bytes: Uint8Array, file: string): { count: number } {
  */
 export function checkIdxHeader(head: Uint8Array, file: string): void {
   const magic = head.byteLength >= 4 ? new DataView(head.buffer, head.byteOffset, 4).getUint32(0) : 0;
-  if (magic === IDX_IMAGES_MAGIC) imagesHeader(head, file);
+  if (magic === IDX_IMAGES_MAGIC || magic === IDX_IMAGES4_MAGIC) imagesHeader(head, file);
   if (magic === IDX_LABELS_MAGIC) labelsHeader(head, file);
 }
 
-/** Parses an IDX3 image file (already decompressed); returns a view of its pixels. */
-export function parseIdxImages(bytes: Uint8Array, file: string): { count: number; pixels: Uint8Array } {
-  const { count, rows, cols } = imagesHeader(bytes, file);
-  checkLength(bytes, file, 16 + count * rows * cols, `${count} images of ${rows}x${cols}`);
-  return { count, pixels: bytes.subarray(16) };
+const shapeText = (s: ImageShape) => (s[2] === 1 ? `${s[0]}x${s[1]}` : `${s[0]}x${s[1]}x${s[2]}`);
+
+/** Parses an IDX3 or IDX4 image file (already decompressed); returns a view of its pixels. */
+export function parseIdxImages(bytes: Uint8Array, file: string): { count: number; shape: ImageShape; pixels: Uint8Array } {
+  const { count, shape, headerBytes } = imagesHeader(bytes, file);
+  checkLength(bytes, file, headerBytes + count * shape[0] * shape[1] * shape[2], `${count} images of ${shapeText(shape)}`);
+  return { count, shape, pixels: bytes.subarray(headerBytes) };
 }
 
-/** Parses an IDX1 label file (already decompressed); every label must be a class 0..9. */
+/** Parses an IDX1 label file (already decompressed); the model's class count is checked later (checkLabels). */
 export function parseIdxLabels(bytes: Uint8Array, file: string): { count: number; labels: Uint8Array } {
   const { count } = labelsHeader(bytes, file);
   checkLength(bytes, file, 8 + count, `${count} labels`);
-  const labels = bytes.subarray(8);
-  for (let i = 0; i < count; i++) {
-    if (labels[i] >= NUM_CLASSES) {
-      throw new Error(`${file}: label ${labels[i]} at index ${i} is outside 0..${NUM_CLASSES - 1}`);
-    }
-  }
-  return { count, labels };
+  return { count, labels: bytes.subarray(8) };
 }
 
 function shared(bytes: Uint8Array): Uint8Array {
@@ -151,30 +138,42 @@ export function datasetFromIdx(
   if (img.count !== lab.count) {
     throw new Error(`${imageFile} holds ${img.count} images but ${labelFile} holds ${lab.count} labels; they must match`);
   }
-  return { images: shared(img.pixels), labels: shared(lab.labels), count: img.count, source: imageFile };
+  return { images: shared(img.pixels), labels: shared(lab.labels), count: img.count, shape: img.shape, source: imageFile };
 }
 
 /** Checks a dataset given in memory (the API's `data` option) as the IDX parser checks files. */
 export function checkDataset(ds: unknown, name: string): asserts ds is Dataset {
   const d = ds as Partial<Dataset> | null;
-  if (typeof d !== 'object' || d === null) throw new TypeError(`${name} must be a dataset { images, labels, count }`);
+  if (typeof d !== 'object' || d === null) throw new TypeError(`${name} must be a dataset { images, labels, count, shape }`);
   if (!Number.isInteger(d.count) || d.count! < 1) throw new TypeError(`${name}.count must be a positive integer, got ${String(d.count)}`);
   const n = d.count!;
-  const bytes = n * IMAGE_SIDE * IMAGE_SIDE;
-  if (!(d.images instanceof Uint8Array)) throw new TypeError(`${name}.images must be a Uint8Array of count x 28 x 28 = ${bytes} bytes, one a pixel`);
-  // Exactly: a set of other-sized images (32x32, say) would otherwise be read as 28x28 ones.
+  const s = d.shape;
+  if (!Array.isArray(s) || s.length !== 3 || !s.every((v) => Number.isInteger(v) && v >= 1 && v <= 4096)) {
+    throw new TypeError(`${name}.shape must be one image's [height, width, channels], e.g. [28, 28, 1], got ${JSON.stringify(s)}`);
+  }
+  const bytes = n * s[0] * s[1] * s[2];
+  if (!(d.images instanceof Uint8Array)) throw new TypeError(`${name}.images must be a Uint8Array of count x ${s.join(' x ')} = ${bytes} bytes, one a pixel value`);
   if (d.images.length !== bytes) {
     const per = d.images.length / n;
     throw new TypeError(
-      `${name}.images has ${d.images.length} bytes for ${n} images (${Number.isInteger(per) ? `${per} a sample` : 'not a whole number a sample'}); ` +
-        `the models read 28x28 images: give count x 784 = ${bytes} bytes, one a pixel`,
+      `${name}.images has ${d.images.length} bytes for ${n} images (${Number.isInteger(per) ? `${per} a sample` : 'not a whole number a sample'}) ` +
+        `but ${name}.shape [${s.join(', ')}] says ${s[0] * s[1] * s[2]} a sample: give count x ${s.join(' x ')} = ${bytes} bytes, or the shape they have`,
     );
   }
   if (!(d.labels instanceof Uint8Array) || d.labels.length !== n) {
     throw new TypeError(`${name}.labels must be a Uint8Array of count = ${n} labels, got ${d.labels instanceof Uint8Array ? d.labels.length : String(d.labels)}`);
   }
-  for (let i = 0; i < n; i++) {
-    if (d.labels[i] >= NUM_CLASSES) throw new TypeError(`${name}.labels[${i}] is ${d.labels[i]}, outside 0..${NUM_CLASSES - 1}`);
+}
+
+/** The dataset fits a model: its image shape, and every label a class 0..classes-1. */
+export function checkFits(ds: Dataset, name: string, model: { readonly name: string; readonly image: ImageShape; readonly classes: number }): void {
+  if (ds.shape.join(',') !== model.image.join(',')) {
+    throw new TypeError(`${name} (${ds.source}) holds ${shapeText(ds.shape)} images but model ${model.name} reads ${shapeText(model.image)}; give data of that shape or another model`);
+  }
+  for (let i = 0; i < ds.count; i++) {
+    if (ds.labels[i] >= model.classes) {
+      throw new TypeError(`${name} (${ds.source}): label ${ds.labels[i]} at index ${i} is outside 0..${model.classes - 1}, model ${model.name}'s classes`);
+    }
   }
 }
 
@@ -184,40 +183,8 @@ export function firstSamples(ds: Dataset, n: number): Dataset {
   return n >= ds.count ? ds : { ...ds, count: n };
 }
 
-/**
- * Writes the network input for the given samples: out[n, 32, 32, 1] (NHWC), each 28x28 image
- * scaled (PIXEL_VALUE) and centred on a -0.1 background. With `resample`, that function draws
- * each image instead (augment.ts: a random affine map per sample).
- */
-export function fillInputs(
-  ds: Dataset,
-  indices: ArrayLike<number>,
-  out: Float32Array,
-  resample?: (src: Uint8Array, dst: Float32Array, sample: number) => void,
-): void {
-  const plane = INPUT_SIDE * INPUT_SIDE;
-  if (out.length < indices.length * plane) {
-    throw new RangeError(`input buffer holds ${out.length} floats; ${indices.length} samples need ${indices.length * plane}`);
-  }
-  for (let s = 0; s < indices.length; s++) {
-    const idx = indices[s];
-    if (!(idx >= 0 && idx < ds.count)) throw new RangeError(`sample index ${idx} is outside 0..${ds.count - 1}`);
-    const src = ds.images.subarray(idx * IMAGE_SIDE * IMAGE_SIDE, (idx + 1) * IMAGE_SIDE * IMAGE_SIDE);
-    const dst = out.subarray(s * plane, (s + 1) * plane);
-    if (resample) {
-      resample(src, dst, idx);
-      continue;
-    }
-    dst.fill(BACKGROUND);
-    for (let y = 0; y < IMAGE_SIDE; y++) {
-      const row = (y + INPUT_PAD) * INPUT_SIDE + INPUT_PAD;
-      for (let x = 0; x < IMAGE_SIDE; x++) dst[row + x] = PIXEL_VALUE[src[y * IMAGE_SIDE + x]];
-    }
-  }
-}
-
-/** Writes one-hot targets out[n, 10] for the given samples. */
-export function fillOneHot(ds: Dataset, indices: ArrayLike<number>, out: Float32Array): void {
-  out.fill(0, 0, indices.length * NUM_CLASSES);
-  for (let s = 0; s < indices.length; s++) out[s * NUM_CLASSES + ds.labels[indices[s]]] = 1;
+/** Writes one-hot targets out[n, K] for the given samples. */
+export function fillOneHot(ds: Dataset, indices: ArrayLike<number>, out: Float32Array, classes: number): void {
+  out.fill(0, 0, indices.length * classes);
+  for (let s = 0; s < indices.length; s++) out[s * classes + ds.labels[indices[s]]] = 1;
 }

@@ -1,7 +1,7 @@
 // Turning an arbitrary picture of a digit into an MNIST-like 28x28 byte image, the way MNIST's
 // own digits were made: ink bright on black, the digit's bounding box scaled to fit 20x20 (aspect
 // kept), then placed so that its centre of mass sits at the centre of the 28x28 field.
-import { IMAGE_SIDE } from './data.js';
+const IMAGE_SIDE = 28; // MNIST's digits: 28x28, the ink inside a centred 20x20 box
 
 const BOX = 20;
 

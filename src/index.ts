@@ -3,12 +3,22 @@
 export { createTrainer, Trainer } from './trainer.js';
 export { Coordinator, cutShards } from './coordinator.js';
 export type { StepEvent, EpochEvent, DoneEvent, TrainEvent, TrainRun, Evaluation, StartState } from './coordinator.js';
-export { DEFAULTS, DEFAULT_LEARNING_RATE, DEFAULT_WEIGHT_INIT, resolveOptions } from './options.js';
+export { DEFAULTS, resolveOptions } from './options.js';
 export type { TrainerOptions, ResolvedOptions } from './options.js';
-export { MODEL_NAMES, C3_TABLE, WEIGHT_INITS, createModel, trainableCount } from './model.js';
-export type { ModelName, ModelSpec, ParamSpec, WeightInit } from './model.js';
-export { DEFAULT_AUGMENT } from './augment.js';
-export type { AugmentOptions } from './augment.js';
+export { defineModel, convParams, denseParams, WEIGHT_INITS, trainableCount, modelOptionsOf } from './model.js';
+export type {
+  ModelDefinition, ModelSpec, ParamDef, ParamSpec, ModelOptionDef, ModelContext, Augmentation, ImageShape, Params, WeightInit,
+} from './model.js';
+export { BUILT_IN_MODELS, MODEL_NAMES, loadModel, builtInModel } from './models/index.js';
+export type { LoadedModel } from './models/index.js';
+export { C3_TABLE } from './models/lenet5-trunk.js';
+export { DEFAULT_AUGMENT } from './models/lenet5-input.js';
+export type { AugmentOptions } from './models/lenet5-input.js';
+// What a model's forward function is written with: tfjs-core (the package's own instance, with
+// its gradients registered: a model must not import its own copy) and the layer ops.
+export { tf } from './tf.js';
+export { conv2d, dense, rbf, softmaxCrossEntropy, ACTIVATIONS } from './ops/index.js';
+export type { Conv2dOptions, DenseOptions, SoftmaxCrossEntropyOptions, Activation } from './ops/index.js';
 export { loadMnist, defaultDataDir } from './mnist-files.js';
 export type { Dataset, Mnist } from './data.js';
 export { readCheckpoint, writeCheckpoint, optimizerPath } from './checkpoint.js';

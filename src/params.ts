@@ -8,7 +8,13 @@
 //   momentum F32[P]      SGD velocity (coordinator only)
 //   grad     F32[P]      the averaged gradient of the last step (coordinator only)
 //   slots    F32[S][P]   slot s: the gradient of micro-batch s, written by whichever worker ran it
-import type { ModelSpec } from './model.js';
+import type { ParamSpec } from './model.js';
+
+/** What the store needs of a model: its name (for messages) and its tensors in checkpoint order. */
+export interface StoreSpec {
+  readonly name: string;
+  readonly params: readonly Pick<ParamSpec, 'name' | 'shape' | 'trainable'>[];
+}
 
 /** Number of elements of a tensor of this shape. */
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -26,7 +32,7 @@ export interface Layout {
   readonly size: number; // P
 }
 
-export function layoutOf(spec: ModelSpec): Layout {
+export function layoutOf(spec: StoreSpec): Layout {
   let offset = 0;
   const tensors = spec.params.map((p) => {
     const size = sizeOf(p.shape);
@@ -53,7 +59,7 @@ export class ParamStore {
   private readonly slots: Float32Array[];
 
   /** Allocates a zeroed store for `shards` micro-batch slots. */
-  static create(spec: ModelSpec, shards: number): ParamStore {
+  static create(spec: StoreSpec, shards: number): ParamStore {
     const layout = layoutOf(spec);
     const bytes = HEADER_INTS * 4 + (3 + shards) * layout.size * 4;
     const store = new ParamStore(layout, shards, new SharedArrayBuffer(bytes));
@@ -63,7 +69,7 @@ export class ParamStore {
   }
 
   /** Views over a store another thread created; checks it was made for the same model and S. */
-  static attach(spec: ModelSpec, buffer: SharedArrayBuffer): ParamStore {
+  static attach(spec: StoreSpec, buffer: SharedArrayBuffer): ParamStore {
     const layout = layoutOf(spec);
     const header = new Int32Array(buffer, 0, HEADER_INTS);
     if (header[1] !== layout.size) {

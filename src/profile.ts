@@ -2,10 +2,10 @@
 // one batch under tf.profile, kernel wall times summed by kernel name), and per gradient task by
 // micro-batch size (what a worker does for each task, timed as a whole).
 import { tf, useKernels, type KernelSet } from './tf.js';
-import { fillInputs, fillOneHot, INPUT_SIDE, NUM_CLASSES, type Dataset, type Mnist } from './data.js';
-import { DEFAULT_AUGMENT } from './augment.js';
-import { createModel, DEFAULT_J, initParam, type ModelName, type ModelSpec } from './model.js';
-import { DEFAULT_WEIGHT_INIT } from './options.js';
+import type { Mnist } from './data.js';
+import { initParam, modelOptionsOf, type ModelSpec } from './model.js';
+import { loadModel } from './models/index.js';
+import { DEFAULTS, resolveOptions } from './options.js';
 import { ParamStore } from './params.js';
 import { computeGradient, createWorker } from './worker.js';
 import { isCount, median } from './bench.js';
@@ -19,7 +19,7 @@ export interface KernelProfile {
 }
 
 export interface StepProfile {
-  readonly model: ModelName;
+  readonly model: string;
   readonly kernels: KernelSet;
   readonly batch: number;
   /** Median wall time of one step (forward + backward), with profiling overhead. */
@@ -32,27 +32,35 @@ export interface StepProfile {
 /** A one-slot store holding the model's initial weights (seed 1, its default initialisation). */
 function initialStore(spec: ModelSpec): ParamStore {
   const store = ParamStore.create(spec, 1);
-  store.layout.tensors.forEach((t, i) => initParam(spec, i, 1, store.view(store.weights, t.name), DEFAULT_WEIGHT_INIT[spec.name]));
+  const scheme = spec.defaults.weightInit ?? DEFAULTS.weightInit;
+  store.layout.tensors.forEach((t, i) => initParam(spec, i, 1, store.view(store.weights, t.name), scheme));
   return store;
 }
 
-export async function profileStep(model: ModelName, kernels: KernelSet, ds: Dataset, batch = 32, repeats = 5): Promise<StepProfile> {
+/** A worker (this thread) for the model with its default options, on a one-slot store. */
+async function profilingWorker(model: string, kernels: KernelSet, data: Mnist) {
+  const loaded = await loadModel(model);
+  const o = resolveOptions({ model, kernels, workers: 1 }, 1, {}, loaded);
+  const store = initialStore(loaded.spec);
+  const worker = await createWorker({
+    model: o.modelSource, modelOptions: o.modelOptions, kernels, seed: 1, augment: o.augment, params: store.buffer, train: data.train, test: data.test,
+  });
+  return { spec: loaded.spec, store, worker };
+}
+
+export async function profileStep(model: string, kernels: KernelSet, data: Mnist, batch = 32, repeats = 5): Promise<StepProfile> {
   await useKernels(kernels);
-  const spec = createModel(model);
-  const store = initialStore(spec);
+  const { spec, store, worker } = await profilingWorker(model, kernels, data);
+  // The batch as a worker builds it (no augmentation), read back from one forward task's inputs.
   const indices = Int32Array.from({ length: batch }, (_, i) => i);
-  const inputs = new Float32Array(batch * INPUT_SIDE * INPUT_SIDE);
-  const targets = new Float32Array(batch * NUM_CLASSES);
-  fillInputs(ds, indices, inputs);
-  fillOneHot(ds, indices, targets);
-  const x = tf.tensor4d(inputs, [batch, INPUT_SIDE, INPUT_SIDE, 1]);
-  const y = tf.tensor2d(targets, [batch, NUM_CLASSES]);
+  const { x, y } = worker.inputs(data.train, indices);
+  const ctx = { options: modelOptionsOf(spec) };
   const runs: Map<string, { calls: number; ms: number }>[] = [];
   const steps: number[] = [];
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
     const info = await tf.profile(() => {
-      computeGradient(spec, store, x, y, store.slot(0));
+      computeGradient(spec, ctx, store, x, y, store.slot(0));
     });
     const wall = performance.now() - t0;
     if (r === 0) continue; // warm-up
@@ -87,7 +95,7 @@ export async function profileStep(model: ModelName, kernels: KernelSet, ds: Data
 }
 
 export interface TaskSizeProfile {
-  readonly model: ModelName;
+  readonly model: string;
   readonly kernels: KernelSet;
   readonly batch: number;
   /** Median ms of one gradient task (build and distort the batch, forward, backward, write the slot) by its sample count. */
@@ -115,15 +123,11 @@ export function taskSizes(batch: number): number[] {
  * Times gradient tasks of every size in taskSizes(batch), in this thread, the sizes taking turns
  * (so a drifting host slows them alike): `warmup` untimed tasks, then `rounds` timed ones per size.
  */
-export async function profileTaskSizes(model: ModelName, kernels: KernelSet, data: Mnist, batch: number, warmup: number, rounds: number): Promise<TaskSizeProfile> {
+export async function profileTaskSizes(model: string, kernels: KernelSet, data: Mnist, batch: number, warmup: number, rounds: number): Promise<TaskSizeProfile> {
   if (!isCount(batch, 1) || batch > data.train.count) throw new RangeError(`batch must be an integer in 1..${data.train.count}, got ${String(batch)}`);
   if (!isCount(warmup, 0)) throw new RangeError(`warmup must be an integer >= 0, got ${String(warmup)}`);
   if (!isCount(rounds, 1)) throw new RangeError(`rounds must be an integer >= 1, got ${String(rounds)}`);
-  const spec = createModel(model);
-  const store = initialStore(spec);
-  const worker = await createWorker({
-    model, j: DEFAULT_J, kernels, seed: 1, augment: DEFAULT_AUGMENT, params: store.buffer, train: data.train, test: data.test,
-  });
+  const { worker } = await profilingWorker(model, kernels, data);
   const sizes = taskSizes(batch);
   let next = 0;
   const task = (samples: number) => {

@@ -1,18 +1,18 @@
 // What the coordinator and the workers say to each other, in one place. A worker gets a
 // WorkerInit once (shared memory: images, labels, the parameter store) and then only small tasks:
 // never pixels, never weights. Every pool (inline, Piscina, Comlink) carries these same messages.
-import type { AugmentOptions } from './augment.js';
 import type { Dataset } from './data.js';
-import type { ModelName } from './model.js';
 import type { KernelSet } from './tf.js';
 
 export interface WorkerInit {
-  readonly model: ModelName;
-  readonly j: number;
+  /** The model: a built-in name, or the absolute URL of its module (src/models/index.ts loadModel). */
+  readonly model: string;
+  /** The model's options, every one filled. */
+  readonly modelOptions: Readonly<Record<string, number>>;
   readonly kernels: KernelSet;
   readonly seed: number;
-  /** Distortion ranges for training batches, or null for none. */
-  readonly augment: AugmentOptions | null;
+  /** The model's augmentation ranges for training batches, or null for none. */
+  readonly augment: Readonly<Record<string, number>> | null;
   /** The ParamStore's SharedArrayBuffer. */
   readonly params: SharedArrayBuffer;
   readonly train: Dataset;
@@ -40,11 +40,11 @@ export interface EvaluateTask {
   readonly end: number;
 }
 
-/** Forward some 28x28 images (not from the datasets); return their scores [n, 10] and classes. */
+/** Forward some images (not from the datasets); return their scores [n, K] and classes. */
 export interface PredictTask {
   readonly kind: 'predict';
   readonly version: number;
-  /** n x 28 x 28 bytes, MNIST-style (ink bright on black). */
+  /** n images of the model's shape [H, W, C], bytes. */
   readonly images: Uint8Array;
 }
 

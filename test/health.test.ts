@@ -40,9 +40,9 @@ test('a run that learns has no warning', async () => {
 });
 
 test('no verdict before the first steps are through, nor for an error well below chance', () => {
-  expect(learningWarning(HEALTH_MIN_STEPS - 1, 0.9, { learningRate: 0.05 })).toBeNull();
-  expect(learningWarning(HEALTH_MIN_STEPS, 0.79, { learningRate: 0.05 })).toBeNull();
-  expect(learningWarning(HEALTH_MIN_STEPS, 0.81, { learningRate: 0.05 })).toMatch(/try 0.005/);
+  expect(learningWarning(HEALTH_MIN_STEPS - 1, 0.9, { learningRate: 0.05 }, 10)).toBeNull();
+  expect(learningWarning(HEALTH_MIN_STEPS, 0.79, { learningRate: 0.05 }, 10)).toBeNull();
+  expect(learningWarning(HEALTH_MIN_STEPS, 0.81, { learningRate: 0.05 }, 10)).toMatch(/try 0.005/);
 });
 
 test('lenet5 train prints the warning once on stderr and still exits 0', () => {

@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { C3_TABLE, createModel, initParam, MODEL_NAMES, posterior, predictions, trainableCount, WEIGHT_INITS } from '../src/model.js';
-import { digitCentres } from '../src/digits.js';
+import { initParam, modelOptionsOf, predictions, trainableCount, WEIGHT_INITS } from '../src/model.js';
+import { MODEL_NAMES } from '../src/models/index.js';
+import { C3_TABLE } from '../src/models/lenet5-trunk.js';
+import { digitCentres } from '../src/models/digits.js';
+import { specOf as createModel } from './helpers/setup.js';
 import { layoutOf } from '../src/params.js';
 
 describe('parameter specs', () => {
@@ -23,7 +26,7 @@ describe('parameter specs', () => {
   });
 
   test('tensors carry PyTorch names and layouts, in checkpoint order', () => {
-    const names = (m: 'lenet5' | 'lenet5-softmax') => layoutOf(createModel(m)).tensors.map((t) => `${t.name}[${t.shape.join(',')}]`);
+    const names = (m: string) => layoutOf(createModel(m)).tensors.map((t) => `${t.name}[${t.shape.join(',')}]`);
     const trunk = ['c1.weight[6,1,5,5]', 'c1.bias[6]', 'c3.weight[16,6,5,5]', 'c3.bias[16]', 'c3.mask[16,6]', 'c5.weight[120,16,5,5]', 'c5.bias[120]', 'f6.weight[84,120]', 'f6.bias[84]'];
     expect(names('lenet5')).toEqual([...trunk, 'rbf.centers[10,84]']);
     expect(names('lenet5-softmax')).toEqual([...trunk, 'out.weight[10,84]', 'out.bias[10]']);
@@ -36,9 +39,10 @@ describe('parameter specs', () => {
     expect(createModel('lenet5-softmax').params.find((p) => p.name === 'c3.mask')!.value!.every((v) => v === 1)).toBe(true);
   });
 
-  test('an unknown model or a bad j is refused with what to use instead', () => {
-    expect(() => createModel('lenet7' as never)).toThrow(/model must be one of lenet5, lenet5-softmax, got "lenet7"/);
-    expect(() => createModel('lenet5', { j: Number.NaN })).toThrow(/j must be a finite number/);
+  test("a bad j, or an option lenet5 does not have, is refused with its range or lenet5's options", () => {
+    expect(() => modelOptionsOf(createModel('lenet5'), { j: Number.NaN })).toThrow(/options.modelOptions.j must be a number in \[0, 1000\] \(the loss's constant j: .*\), got NaN/);
+    expect(() => modelOptionsOf(createModel('lenet5'), { k: 1 })).toThrow(/options.modelOptions.k is not an option of model lenet5; its options: j/);
+    expect(() => modelOptionsOf(createModel('lenet5-softmax'), { j: 1 })).toThrow(/not an option of model lenet5-softmax; it has none/);
   });
 });
 
@@ -97,7 +101,8 @@ describe('RBF centres', () => {
 
   test("lenet5's posterior is the paper's: exp(-y_i) / (exp(-j) + sum exp(-y_k)), the rest being 'none of these'", () => {
     const j = 0.5;
-    const spec = createModel('lenet5', { j });
+    const spec = createModel('lenet5');
+    const posterior = (sp: typeof spec, scores: number[]) => sp.probabilities(scores, { options: modelOptionsOf(sp, sp.name === 'lenet5' ? { j } : {}) });
     const y = [3, 0.2, 7, 5, 9, 4, 6, 8, 2, 1];
     const total = Math.exp(-j) + y.reduce((a, v) => a + Math.exp(-v), 0);
     const { probabilities, none } = posterior(spec, y);

@@ -5,7 +5,7 @@ import { createTrainer } from '../src/trainer.js';
 import { bench, defaultWorkerCounts, type BenchOptions } from '../src/bench.js';
 import { profileTaskSizes, taskSizes } from '../src/profile.js';
 import type { Mnist } from '../src/data.js';
-import { DEFAULT_AUGMENT } from '../src/augment.js';
+import { DEFAULT_AUGMENT } from '../src/models/lenet5-input.js';
 
 describe('resolveOptions', () => {
   test('fills the documented defaults', () => {
@@ -27,19 +27,23 @@ describe('resolveOptions', () => {
     [{ batchSize: 0 }, /options.batchSize must be an integer in 1..65536, got 0/],
     [{ workers: 0 }, /options.workers must be an integer in 1..256, got 0/],
     [{ shards: 65 }, /options.shards \(65\) must not exceed options.batchSize \(64\)/],
-    [{ model: 'lenet7' }, /options.model must be one of lenet5, lenet5-softmax, got "lenet7"/],
+    [{ model: 'lenet7' }, /options.model "lenet7" is not a built-in model \(lenet5, lenet5-softmax\)/],
+    [{ model: './my-cnn.js' }, /options.model "\.\/my-cnn.js" is not a built-in model .*a model module must be loaded first: createTrainer does/],
+    [{ modelOptions: { j: -1 } }, /options.modelOptions.j must be a number in \[0, 1000\]/],
+    [{ model: 'lenet5-softmax', augment: { maxTilt: 1 } }, /options.augment.maxTilt is not a range of model lenet5-softmax; its ranges: maxShift, maxScale, maxSqueeze, maxShear/],
     [{ learningRate: -1 }, /options.learningRate must be a number in \(0, 10\], got -1/],
     [{ momentum: 1 }, /options.momentum must be a number in \[0, 0.999\], got 1/],
     [{ seed: 1.5 }, /options.seed must be an integer in 0..4294967295, got 1.5/],
     [{ kernels: 'gpu' }, /options.kernels must be one of fast, stock, got "gpu"/],
     [{ augment: { maxScale: 2 } }, /options.augment.maxScale must be a number in \[0, 0.5\], got 2/],
-    [{ batchsize: 32 }, /options.batchsize is not an option; known: model, j, workers/],
-    [{ data: {} }, /options.data.train must be a dataset \{ images, labels, count \}/],
-    [{ data: { train: { images: new Uint8Array(784), labels: Uint8Array.of(10), count: 1 }, test: {} } }, /options.data.train.labels\[0\] is 10, outside 0..9/],
+    [{ batchsize: 32 }, /options.batchsize is not an option; known: model, modelOptions, workers/],
+    [{ data: {} }, /options.data.train must be a dataset \{ images, labels, count, shape \}/],
+    [{ data: { train: { images: new Uint8Array(784), labels: Uint8Array.of(1), count: 1 }, test: {} } }, /options.data.train.shape must be one image's \[height, width, channels\], e.g. \[28, 28, 1\], got undefined/],
+    [{ data: { train: { images: new Uint8Array(784), labels: Uint8Array.of(1), count: 1, shape: [28, 28] }, test: {} } }, /options.data.train.shape must be one image's .*got \[28,28\]/],
     // 32x32 images are not read as 28x28 ones
-    [{ data: { train: { images: new Uint8Array(3 * 1024), labels: new Uint8Array(3), count: 3 }, test: {} } },
-      /options.data.train.images has 3072 bytes for 3 images \(1024 a sample\); the models read 28x28 images: give count x 784 = 2352 bytes, one a pixel/],
-    [{ data: { train: { images: new Uint8Array(2 * 784), labels: new Uint8Array(3), count: 2 }, test: {} } }, /options.data.train.labels must be a Uint8Array of count = 2 labels, got 3/],
+    [{ data: { train: { images: new Uint8Array(3 * 1024), labels: new Uint8Array(3), count: 3, shape: [28, 28, 1] }, test: {} } },
+      /options.data.train.images has 3072 bytes for 3 images \(1024 a sample\) but options.data.train.shape \[28, 28, 1\] says 784 a sample: give count x 28 x 28 x 1 = 2352 bytes, or the shape they have/],
+    [{ data: { train: { images: new Uint8Array(2 * 784), labels: new Uint8Array(3), count: 2, shape: [28, 28, 1] }, test: {} } }, /options.data.train.labels must be a Uint8Array of count = 2 labels, got 3/],
     [{ pool: 'piscina' }, /options.pool must be a pool factory/],
   ])('%j is refused: %s', (options, message) => {
     expect(() => resolveOptions(options as never, 2)).toThrow(message);
@@ -59,7 +63,8 @@ describe('bench options', () => {
     [{ batchSize: 0 }, /^options\.batchSize must be an integer >= 1, got 0$/],
     [{ workers: [] }, /^options\.workers must be a non-empty list of positive integers$/],
     [{ workers: [1, 0] }, /^options\.workers must be a non-empty list of positive integers$/],
-    [{ models: ['lenet6'] }, /^options\.models must be a non-empty list of lenet5, lenet5-softmax$/],
+    [{ models: ['lenet6'] }, /^options\.models "lenet6" is not a built-in model \(lenet5, lenet5-softmax\); for a model file give its path, e\.g\. \.\/lenet6\.js$/],
+    [{ models: [] }, /^options\.models must be a non-empty list of built-in model names or model module paths$/],
     [{ kernels: 'gpu' }, /^options\.kernels must be one of fast, stock$/],
   ])('bench(%j) is refused before any work', async (o, message) => {
     await expect(bench(o as BenchOptions)).rejects.toThrow(message);

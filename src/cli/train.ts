@@ -100,7 +100,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   say(
     `lenet5 train: ${o.model} on ${grouped(trainer.data.train.count)} samples, ${o.workers} workers, S=${o.shards}, batch ${o.batchSize}, ` +
       `lr ${o.learningRate} (x${o.lrDecay} every ${o.lrDecayEvery} epochs), momentum ${o.momentum}, ` +
-      `${o.augment ? 'distortions on' : 'no distortions'}, seed ${o.seed}` +
+      `${o.augment ? 'augmentation on' : 'no augmentation'}, seed ${o.seed}` +
       (trainer.step ? `; resuming at step ${trainer.step}` : ''),
   );
   const period = 'seconds' in every ? (every.seconds % 60 ? `${every.seconds} s` : `${every.seconds / 60} min`) : every.steps ? `${every.steps} steps` : null;

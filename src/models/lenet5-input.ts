@@ -1,9 +1,22 @@
-// Seeded training distortions (LeCun et al. 1998, section III.C: "random planar affine
-// transformations": translations, scaling, squeezing and horizontal shearing). Each sample's map
-// is drawn from stream(seed, augment, epoch, sample), so it does not depend on which worker
-// builds the batch: determinism holds with augmentation on.
-import { IMAGE_SIDE, INPUT_PAD, INPUT_SIDE } from './data.js';
-import { Purpose, stream, uniform01 } from './rng.js';
+// LeNet-5's input (LeCun et al. 1998): a 28x28 MNIST image centred in 32x32 on the background,
+// pixel p scaled to -0.1 + 1.275 p / 255 (background -0.1, ink 1.175); and, for training, seeded
+// distortions (section III.C: "random planar affine transformations": translations, scaling,
+// squeezing and horizontal shearing). A sample's map is drawn from the stream the runtime hands
+// prepare() (stream(seed, augment, epoch, sample)), so it does not depend on which worker builds
+// the batch: determinism holds with augmentation on.
+import type { Augmentation } from '../model.js';
+
+export const IMAGE_SIDE = 28; // MNIST images are 28x28 bytes, 0 = background
+export const INPUT_SIDE = 32; // LeNet-5 reads 32x32: the image centred with a 2-pixel border
+export const INPUT_PAD = (INPUT_SIDE - IMAGE_SIDE) / 2;
+
+/** Pixel p in 0..255 -> -0.1 + 1.275 p / 255, as float32. */
+export const PIXEL_VALUE: Float32Array = (() => {
+  const t = new Float32Array(256);
+  for (let p = 0; p < 256; p++) t[p] = -0.1 + (1.275 * p) / 255;
+  return t;
+})();
+export const BACKGROUND = PIXEL_VALUE[0];
 
 /** Ranges of the random maps; each parameter is drawn uniformly from [-max, +max]. */
 export interface AugmentOptions {
@@ -37,24 +50,9 @@ export interface Distortion {
   ty: number;
 }
 
-export function checkAugmentOptions(o: AugmentOptions, name = 'augment'): void {
-  for (const [k, limit] of [
-    ['maxShift', 8],
-    ['maxScale', 0.5],
-    ['maxSqueeze', 0.5],
-    ['maxShear', 1],
-  ] as const) {
-    const v = o[k];
-    if (typeof v !== 'number' || !(v >= 0 && v <= limit)) {
-      throw new TypeError(`${name}.${k} must be a number in [0, ${limit}], got ${String(v)}`);
-    }
-  }
-}
-
-/** The distortion of one sample in one epoch. */
-export function distortionFor(o: AugmentOptions, seed: number, epoch: number, sample: number): Distortion {
-  const rng = stream(seed, Purpose.augment, epoch, sample);
-  const sym = (m: number) => (2 * uniform01(rng) - 1) * m;
+/** One sample's distortion, from its stream of draws. */
+export function distortionFor(o: AugmentOptions, random: () => number): Distortion {
+  const sym = (m: number) => (2 * random() - 1) * m;
   const scale = 1 + sym(o.maxScale);
   const q = 1 + sym(o.maxSqueeze);
   const shear = sym(o.maxShear);
@@ -69,7 +67,7 @@ export function distortionFor(o: AugmentOptions, seed: number, epoch: number, sa
 
 /**
  * Resamples a 28x28 byte image through `m` into dst[32 * 32] (bilinear; outside the image is
- * background), with the same pixel scaling as data.ts: -0.1 + 1.275 p / 255.
+ * background), with the same pixel scaling as PIXEL_VALUE: -0.1 + 1.275 p / 255.
  */
 export function distortInto(src: Uint8Array, dst: Float32Array, m: Distortion): void {
   const centre = (IMAGE_SIDE - 1) / 2;
@@ -103,3 +101,21 @@ export function distortInto(src: Uint8Array, dst: Float32Array, m: Distortion): 
     }
   }
 }
+
+/** The model's prepare(): image [28, 28, 1] bytes -> input [32, 32, 1], distorted when `augment` is set. */
+export function lenet5Input(image: Uint8Array, out: Float32Array, augment: Augmentation | null): void {
+  if (augment) return distortInto(image, out, distortionFor(augment.ranges as unknown as AugmentOptions, augment.random));
+  out.fill(BACKGROUND, 0, INPUT_SIDE * INPUT_SIDE);
+  for (let y = 0; y < IMAGE_SIDE; y++) {
+    const row = (y + INPUT_PAD) * INPUT_SIDE + INPUT_PAD;
+    for (let x = 0; x < IMAGE_SIDE; x++) out[row + x] = PIXEL_VALUE[image[y * IMAGE_SIDE + x]];
+  }
+}
+
+/** The ranges as a model definition declares them: defaults and the largest value each may take. */
+export const AUGMENT_RANGES = {
+  maxShift: { default: DEFAULT_AUGMENT.maxShift, max: 8 },
+  maxScale: { default: DEFAULT_AUGMENT.maxScale, max: 0.5 },
+  maxSqueeze: { default: DEFAULT_AUGMENT.maxSqueeze, max: 0.5 },
+  maxShear: { default: DEFAULT_AUGMENT.maxShear, max: 1 },
+} as const;

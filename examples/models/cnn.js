@@ -1,0 +1,53 @@
+// A small ReLU CNN for MNIST, written as a user writes a model: a module whose default export is
+// a definition. Train it with
+//
+//   lenet5 train --model examples/models/cnn.js --epochs 6
+//
+// Its PyTorch twin (the checkpoint's tensor names and layouts load into it with load_state_dict):
+//
+//   class Cnn(nn.Module):
+//       def __init__(self):
+//           super().__init__()
+//           self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
+//           self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+//           self.fc1 = nn.Linear(7 * 7 * 32, 128)
+//           self.fc2 = nn.Linear(128, 10)
+//       def forward(self, x):                       # x: [n, 1, 28, 28], normalised as prepare() does
+//           x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+//           x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+//           x = x.permute(0, 2, 3, 1).flatten(1)    # our activations are NHWC: flatten in that order
+//           return self.fc2(F.relu(self.fc1(x)))
+import { conv2d, convParams, defineModel, dense, denseParams, tf } from 'lenet5-parallel';
+
+const MEAN = 0.1307; // MNIST's pixel mean and standard deviation (of p / 255), as PyTorch's examples normalise
+const STD = 0.3081;
+
+export default defineModel({
+  name: 'mnist-cnn',
+  image: [28, 28, 1],
+  classes: 10,
+  params: [...convParams('conv1', 1, 16, 3), ...convParams('conv2', 16, 32, 3), ...denseParams('fc1', 7 * 7 * 32, 128), ...denseParams('fc2', 128, 10)],
+  // Training images move by up to maxShift whole pixels in x and y (the border fills with background).
+  augment: { maxShift: { default: 2, max: 4 } },
+  prepare(image, out, augment) {
+    const dx = augment ? Math.round((2 * augment.random() - 1) * augment.ranges.maxShift) : 0;
+    const dy = augment ? Math.round((2 * augment.random() - 1) * augment.ranges.maxShift) : 0;
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++) {
+        const sy = y - dy;
+        const sx = x - dx;
+        const p = sy >= 0 && sy < 28 && sx >= 0 && sx < 28 ? image[sy * 28 + sx] : 0;
+        out[y * 28 + x] = (p / 255 - MEAN) / STD;
+      }
+  },
+  forward(p, x) {
+    const relu = { activation: 'relu', padding: 'same' };
+    const c1 = conv2d(x, p['conv1.weight'], p['conv1.bias'], relu); //  [n, 28, 28, 16]
+    const s1 = tf.maxPool(c1, 2, 2, 'valid'); //                          [n, 14, 14, 16]
+    const c2 = conv2d(s1, p['conv2.weight'], p['conv2.bias'], relu); // [n, 14, 14, 32]
+    const s2 = tf.maxPool(c2, 2, 2, 'valid'); //                          [n, 7, 7, 32]
+    const f1 = dense(s2, p['fc1.weight'], p['fc1.bias'], { activation: 'relu' }); // [n, 128]
+    return dense(f1, p['fc2.weight'], p['fc2.bias']); //                  [n, 10] logits
+  },
+  defaults: { learningRate: 0.05 },
+});
