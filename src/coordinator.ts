@@ -299,15 +299,16 @@ export class Coordinator {
   }
 
   /**
-   * Classifies images like the data's (n x H x W x C bytes; for the LeNet-5 models 28x28 MNIST-style,
-   * ink bright on black) with the current weights: scores [n, K] and the predicted classes.
+   * Classifies images like the data's (n x H x W x C bytes or float32 values; for the LeNet-5 models
+   * 28x28 MNIST-style, ink bright on black) with the current weights: scores [n, K] and classes.
    */
-  predict(images: Uint8Array): Promise<{ scores: Float32Array; predicted: Int32Array }> {
+  predict(images: Uint8Array | Float32Array): Promise<{ scores: Float32Array; predicted: Int32Array }> {
     const [h, w, c] = this.spec.image;
     const side = h * w * c;
-    if (!(images instanceof Uint8Array) || images.length === 0 || images.length % side !== 0) {
-      const got = images instanceof Uint8Array ? `${images.length} bytes` : String(images);
-      return Promise.reject(new TypeError(`predict: images must be a Uint8Array of n x ${side} bytes (${h}x${w}${c > 1 ? `x${c}` : ''} each), got ${got}`));
+    const typed = images instanceof Uint8Array || images instanceof Float32Array;
+    if (!typed || images.length === 0 || images.length % side !== 0) {
+      const got = typed ? `${images.length} values` : String(images);
+      return Promise.reject(new TypeError(`predict: images must be a Uint8Array or Float32Array of n x ${side} values (${h}x${w}${c > 1 ? `x${c}` : ''} each), got ${got}`));
     }
     return this.exclusive(async () => {
       const pool = this.live();

@@ -1,7 +1,7 @@
-// The dataset: IDX parsing and validation, images kept once as bytes in shared memory, and the
-// one-hot targets of a batch. Images of any shape [H, W, C] (from the IDX header, or given with
-// an in-memory set); labels are bytes, checked against the model's class count where the model is
-// known (options.ts). No file system here (see mnist-files.ts), so the browser uses the same code.
+// The dataset: IDX parsing and validation, images kept once in shared memory (bytes, or float32
+// values given in memory), and the one-hot targets of a batch. Images of any shape [H, W, C]
+// (from the IDX header, or given with an in-memory set); labels are bytes, checked against the
+// model's class count where the model is known (coordinator.ts). No file system here (see mnist-files.ts), so the browser uses the same code.
 import type { ImageShape } from './model.js';
 export const IDX_IMAGES_MAGIC = 2051; // 0x00000803: unsigned bytes, 3 dimensions (n, rows, columns)
 export const IDX_IMAGES4_MAGIC = 2052; // 0x00000804: unsigned bytes, 4 dimensions (n, rows, columns, channels)
@@ -16,11 +16,12 @@ export const IDX_FILES = {
 } as const;
 
 /**
- * One split of a dataset. `images` holds count x H x W x C bytes (NHWC) and `labels` count bytes,
- * both over SharedArrayBuffers so that every worker reads them in place.
+ * One split of a dataset. `images` holds count x H x W x C values (NHWC), bytes or float32, and
+ * `labels` count bytes, both best over SharedArrayBuffers so that every worker reads them in
+ * place (createDataset copies them there).
  */
 export interface Dataset {
-  readonly images: Uint8Array;
+  readonly images: Uint8Array | Float32Array;
   readonly labels: Uint8Array;
   readonly count: number;
   /** [H, W, C] of one image. */
@@ -152,13 +153,19 @@ export function checkDataset(ds: unknown, name: string): asserts ds is Dataset {
     throw new TypeError(`${name}.shape must be one image's [height, width, channels], e.g. [28, 28, 1], got ${JSON.stringify(s)}`);
   }
   const bytes = n * s[0] * s[1] * s[2];
-  if (!(d.images instanceof Uint8Array)) throw new TypeError(`${name}.images must be a Uint8Array of count x ${s.join(' x ')} = ${bytes} bytes, one a pixel value`);
+  if (!(d.images instanceof Uint8Array || d.images instanceof Float32Array)) {
+    throw new TypeError(`${name}.images must be a Uint8Array (bytes) or Float32Array of count x ${s.join(' x ')} = ${bytes} values`);
+  }
   if (d.images.length !== bytes) {
     const per = d.images.length / n;
     throw new TypeError(
-      `${name}.images has ${d.images.length} bytes for ${n} images (${Number.isInteger(per) ? `${per} a sample` : 'not a whole number a sample'}) ` +
-        `but ${name}.shape [${s.join(', ')}] says ${s[0] * s[1] * s[2]} a sample: give count x ${s.join(' x ')} = ${bytes} bytes, or the shape they have`,
+      `${name}.images has ${d.images.length} values for ${n} images (${Number.isInteger(per) ? `${per} a sample` : 'not a whole number a sample'}) ` +
+        `but ${name}.shape [${s.join(', ')}] says ${s[0] * s[1] * s[2]} a sample: give count x ${s.join(' x ')} = ${bytes} values, or the shape they have`,
     );
+  }
+  if (d.images instanceof Float32Array) {
+    const bad = d.images.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new TypeError(`${name}.images[${bad}] is ${d.images[bad]}; image values must be finite`);
   }
   if (!(d.labels instanceof Uint8Array) || d.labels.length !== n) {
     throw new TypeError(`${name}.labels must be a Uint8Array of count = ${n} labels, got ${d.labels instanceof Uint8Array ? d.labels.length : String(d.labels)}`);
@@ -175,6 +182,35 @@ export function checkFits(ds: Dataset, name: string, model: { readonly name: str
       throw new TypeError(`${name} (${ds.source}): label ${ds.labels[i]} at index ${i} is outside 0..${model.classes - 1}, model ${model.name}'s classes`);
     }
   }
+}
+
+/**
+ * A dataset from arrays in memory, checked and copied once into shared memory: images as bytes or
+ * float32 (count x H x W x C values, NHWC), labels as integers 0..255 (any array of numbers).
+ */
+export function createDataset(d: {
+  readonly images: Uint8Array | Float32Array;
+  readonly labels: ArrayLike<number>;
+  readonly shape: ImageShape;
+  readonly source?: string;
+}): Dataset {
+  if (typeof d !== 'object' || d === null) throw new TypeError('createDataset: give { images, labels, shape }');
+  const labels = d.labels;
+  if (labels === null || typeof labels !== 'object' || typeof labels.length !== 'number' || labels.length < 1) {
+    throw new TypeError(`createDataset: labels must be an array of integers 0..255, one a sample, got ${String(labels)}`);
+  }
+  const bytes = new Uint8Array(new SharedArrayBuffer(labels.length));
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i];
+    if (!Number.isInteger(v) || v < 0 || v > 255) throw new TypeError(`createDataset: labels[${i}] is ${String(v)}; labels must be integers 0..255`);
+    bytes[i] = v;
+  }
+  const ds = { images: d.images, labels: bytes, count: labels.length, shape: d.shape, source: d.source ?? 'memory' };
+  checkDataset(ds, 'createDataset');
+  const memory = new SharedArrayBuffer(d.images.byteLength);
+  const images = d.images instanceof Float32Array ? new Float32Array(memory) : new Uint8Array(memory);
+  images.set(d.images);
+  return { ...ds, images, shape: [d.shape[0], d.shape[1], d.shape[2]] };
 }
 
 /** The first n samples (no copy: the same shared bytes, a smaller count). */

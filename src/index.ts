@@ -20,6 +20,7 @@ export { tf } from './tf.js';
 export { conv2d, dense, rbf, softmaxCrossEntropy, ACTIVATIONS } from './ops/index.js';
 export type { Conv2dOptions, DenseOptions, SoftmaxCrossEntropyOptions, Activation } from './ops/index.js';
 export { loadMnist, defaultDataDir } from './mnist-files.js';
+export { createDataset } from './data.js';
 export type { Dataset, Mnist } from './data.js';
 export { readCheckpoint, writeCheckpoint, optimizerPath } from './checkpoint.js';
 export type { Checkpoint } from './checkpoint.js';

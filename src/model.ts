@@ -75,8 +75,12 @@ export interface ModelDefinition {
   readonly params: readonly ParamDef[];
   /** The shape forward() gets per sample. Default: `image`. */
   readonly input?: ImageShape;
-  /** One image's bytes [H, W, C] -> its input floats [input] (NHWC); `augment` is set for training samples when augmentation is on. Default: p / 255. */
-  readonly prepare?: (image: Uint8Array, out: Float32Array, augment: Augmentation | null) => void;
+  /**
+   * One image's values [H, W, C] (bytes, or float32 when the data holds floats) -> its input floats
+   * [input] (NHWC); `augment` is set for training samples when augmentation is on. Default: bytes
+   * p / 255, floats as they are.
+   */
+  readonly prepare?: (image: Uint8Array | Float32Array, out: Float32Array, augment: Augmentation | null) => void;
   /** x [n, ...input] -> scores [n, K]. */
   readonly forward: (p: Params, x: tf.Tensor4D, ctx: ModelContext) => tf.Tensor2D;
   /** Loss per sample ([n]) or its mean, from scores and one-hot targets [n, K]. Default: softmax cross-entropy over the scores. */
@@ -186,8 +190,9 @@ export function defineModel(d: ModelDefinition | ModelSpec): ModelSpec {
   const inputSize = sizeOf(input);
   return Object.freeze({
     name: d.name, image, input, classes: d.classes, params, forward: d.forward, predict,
-    prepare: d.prepare ?? ((img: Uint8Array, out: Float32Array) => {
-      for (let i = 0; i < inputSize; i++) out[i] = img[i] / 255;
+    prepare: d.prepare ?? ((img: Uint8Array | Float32Array, out: Float32Array) => {
+      if (img instanceof Float32Array) out.set(img.subarray(0, inputSize));
+      else for (let i = 0; i < inputSize; i++) out[i] = img[i] / 255;
     }),
     loss: d.loss ?? ((scores: tf.Tensor2D, oneHot: tf.Tensor2D, reduction: 'mean' | 'none') => softmaxCrossEntropy(scores, oneHot, { reduction })),
     probabilities: d.probabilities ?? softmaxProbabilities,

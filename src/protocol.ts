@@ -44,8 +44,8 @@ export interface EvaluateTask {
 export interface PredictTask {
   readonly kind: 'predict';
   readonly version: number;
-  /** n images of the model's shape [H, W, C], bytes. */
-  readonly images: Uint8Array;
+  /** n images of the model's shape [H, W, C], bytes or float32. */
+  readonly images: Uint8Array | Float32Array;
 }
 
 export type Task = GradientTask | EvaluateTask | PredictTask;

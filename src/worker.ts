@@ -1,6 +1,6 @@
 // The worker's side: loads its own copy of the model (a built-in, or the user's module: every
-// thread imports it), reads weights and images in place from shared memory, and answers tasks. This is the only code that computes gradients, whether it
-// runs in a Piscina thread, a Comlink Web Worker, or the calling thread (pools/inline.ts).
+// thread imports it), reads weights and images in place from shared memory, and answers tasks.
+// This is the only code that computes gradients, whether it runs in a Piscina thread, a Comlink Web Worker, or the calling thread (pools/inline.ts).
 import { takeNewFallbacks } from './kernels/fallbacks.js';
 import { tf, useKernels } from './tf.js';
 import { fillOneHot, type Dataset } from './data.js';
@@ -151,7 +151,7 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
   const predict = (task: Extract<Task, { kind: 'predict' }>): PredictResult => {
     checkVersion(task.version, 'before');
     const n = task.images.length / imageSize;
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`predict needs whole ${spec.image.join('x')} images, got ${task.images.length} bytes`);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`predict needs whole ${spec.image.join('x')} images, got ${task.images.length} values`);
     const ds: Dataset = { images: task.images, labels: new Uint8Array(n), count: n, shape: spec.image, source: 'predict' };
     const { scores } = score(ds, Int32Array.from({ length: n }, (_, i) => i));
     return { kind: 'predict', scores, predicted: predictions(spec, scores, n) };

@@ -183,7 +183,7 @@ describe('one operation at a time', () => {
     expect(step.step).toBe(1);
     expect(pred.predicted).toHaveLength(3);
     expect(ev.count).toBe(10_000);
-    await expect(t.predict(new Uint8Array(100))).rejects.toThrow(/predict: images must be a Uint8Array of n x 784 bytes \(28x28 each\), got 100 bytes/);
+    await expect(t.predict(new Uint8Array(100))).rejects.toThrow(/predict: images must be a Uint8Array or Float32Array of n x 784 values \(28x28 each\), got 100 values/);
     await expect(t.runStep()).resolves.toMatchObject({ step: 2 });
   });
 });

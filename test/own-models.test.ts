@@ -10,6 +10,7 @@ import { tf, useKernels } from '../src/tf.js';
 import { defineModel, initParam, modelOptionsOf, type ModelDefinition, type ModelSpec } from '../src/model.js';
 import { loadModel } from '../src/models/index.js';
 import { loadMnist } from '../src/mnist-files.js';
+import { createDataset } from '../src/data.js';
 import { createTrainer, type Trainer } from '../src/trainer.js';
 import { computeGradient } from '../src/worker.js';
 import { ParamStore } from '../src/params.js';
@@ -188,9 +189,25 @@ export default defineModel({
     expect(w['hidden.weight'].shape).toEqual([16, 128]);
     const { predicted } = await t.predict(data.test.images.slice(0, 10 * 128));
     expect(predicted.length).toBe(10);
-    await expect(t.predict(new Uint8Array(784))).rejects.toThrow(/predict: images must be a Uint8Array of n x 128 bytes \(8x8x2 each\), got 784 bytes/);
+    await expect(t.predict(new Uint8Array(784))).rejects.toThrow(/predict: images must be a Uint8Array or Float32Array of n x 128 values \(8x8x2 each\), got 784 values/);
     // MNIST does not fit it: the shape is named.
     await expect(createTrainer({ model, workers: 1 })).rejects.toThrow(/the training set \(\S+\) holds 28x28 images but model bars reads 8x8x2/);
+  });
+
+  test('float32 images and integer labels (createDataset) train to the bits of the same values as bytes', async () => {
+    const floats = (ds: typeof data.train) => createDataset({ images: Float32Array.from(ds.images, (p) => p / 255), labels: Array.from(ds.labels), shape: [8, 8, 2] });
+    const asBytes = await trainer({ model, data, workers: 2, augment: false });
+    const asFloats = await trainer({ model, data: { train: floats(data.train), test: floats(data.test) }, workers: 2, augment: false });
+    const [a, b] = [await finalHash(asBytes, 20), await finalHash(asFloats, 20)];
+    expect(b).toBe(a); // the default prepare(): bytes p / 255, floats as given (the same float32 values)
+    // lenet5 reads float pixels on the 0..255 scale as it reads bytes, distortions included.
+    const mnistFloats = (ds: typeof mnist.train) =>
+      createDataset({ images: Float32Array.from(ds.images.subarray(0, 640 * 784)), labels: ds.labels.subarray(0, 640), shape: [28, 28, 1] });
+    const small = { train: mnistFloats(mnist.train), test: mnistFloats(mnist.test) };
+    const lenet = await Promise.all([mnist, small].map((d) => trainer({ model: 'lenet5', data: d, limit: 640, workers: 1 })));
+    expect(await finalHash(lenet[1], 5)).toBe(await finalHash(lenet[0], 5));
+    expect(() => createDataset({ images: new Float32Array(128).fill(Number.NaN), labels: [0], shape: [8, 8, 2] })).toThrow(/createDataset.images\[0\] is NaN; image values must be finite/);
+    expect(() => createDataset({ images: new Uint8Array(128), labels: [2.5], shape: [8, 8, 2] })).toThrow(/createDataset: labels\[0\] is 2.5; labels must be integers 0..255/);
   });
 
   test('trains, resumes and evaluates through the command line from its own folder', () => {

@@ -1,7 +1,7 @@
 // A small ReLU CNN for MNIST, written as a user writes a model: a module whose default export is
 // a definition. Train it with
 //
-//   lenet5 train --model examples/models/cnn.js --epochs 6
+//   lenet5 train --model examples/models/cnn.js --epochs 8
 //
 // Its PyTorch twin (the checkpoint's tensor names and layouts load into it with load_state_dict):
 //
@@ -19,25 +19,21 @@
 //           return self.fc2(F.relu(self.fc1(x)))
 import { conv2d, convParams, defineModel, dense, denseParams, tf } from 'lenet5-parallel';
 
-const MEAN = 0.1307; // MNIST's pixel mean and standard deviation (of p / 255), as PyTorch's examples normalise
-const STD = 0.3081;
-
 export default defineModel({
   name: 'mnist-cnn',
-  image: [28, 28, 1],
+  image: [28, 28, 1], // [H, W, C] of the data's images (bytes)
   classes: 10,
   params: [...convParams('conv1', 1, 16, 3), ...convParams('conv2', 16, 32, 3), ...denseParams('fc1', 7 * 7 * 32, 128), ...denseParams('fc2', 128, 10)],
-  // Training images move by up to maxShift whole pixels in x and y (the border fills with background).
+  // Training images move by up to maxShift whole pixels: prepare() gets { ranges, random } for them.
   augment: { maxShift: { default: 2, max: 4 } },
-  prepare(image, out, augment) {
-    const dx = augment ? Math.round((2 * augment.random() - 1) * augment.ranges.maxShift) : 0;
-    const dy = augment ? Math.round((2 * augment.random() - 1) * augment.ranges.maxShift) : 0;
+  prepare(image, out, augment) { // bytes [28, 28, 1] -> floats [28, 28, 1]
+    const shift = () => (augment ? Math.round((2 * augment.random() - 1) * augment.ranges.maxShift) : 0);
+    const dx = shift(), dy = shift();
     for (let y = 0; y < 28; y++)
       for (let x = 0; x < 28; x++) {
-        const sy = y - dy;
-        const sx = x - dx;
+        const sy = y - dy, sx = x - dx;
         const p = sy >= 0 && sy < 28 && sx >= 0 && sx < 28 ? image[sy * 28 + sx] : 0;
-        out[y * 28 + x] = (p / 255 - MEAN) / STD;
+        out[y * 28 + x] = (p / 255 - 0.1307) / 0.3081; // MNIST's mean and deviation, as PyTorch's examples
       }
   },
   forward(p, x) {

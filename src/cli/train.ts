@@ -41,7 +41,7 @@ export interface TrainFlags {
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** The settings that make a run this run: resuming into a folder needs them to agree. */
-const RUN_KEYS = ['model', 'seed', 'batchSize', 'shards', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'shuffle', 'limit'] as const;
+const RUN_KEYS = ['model', 'modelOptions', 'seed', 'batchSize', 'shards', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'shuffle', 'limit'] as const;
 
 /**
  * A resumed run may continue a run folder only if the folder's checkpoint is of the same run
@@ -52,7 +52,7 @@ async function checkSameRun(runDir: string, trainer: Trainer, init: string | und
   if (init !== undefined && resolve(init) === own) return; // resuming from the folder's own checkpoint
   let theirs;
   try {
-    theirs = (await readCheckpoint(own)).recorded;
+    theirs = (await readCheckpoint(own, { model: trainer.spec })).recorded;
   } catch {
     return; // no readable checkpoint there: nothing to mix with
   }

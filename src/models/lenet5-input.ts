@@ -69,7 +69,7 @@ export function distortionFor(o: AugmentOptions, random: () => number): Distorti
  * Resamples a 28x28 byte image through `m` into dst[32 * 32] (bilinear; outside the image is
  * background), with the same pixel scaling as PIXEL_VALUE: -0.1 + 1.275 p / 255.
  */
-export function distortInto(src: Uint8Array, dst: Float32Array, m: Distortion): void {
+export function distortInto(src: Uint8Array | Float32Array, dst: Float32Array, m: Distortion): void {
   const centre = (IMAGE_SIDE - 1) / 2;
   const last = IMAGE_SIDE - 1;
   for (let oy = 0; oy < INPUT_SIDE; oy++) {
@@ -102,13 +102,20 @@ export function distortInto(src: Uint8Array, dst: Float32Array, m: Distortion): 
   }
 }
 
-/** The model's prepare(): image [28, 28, 1] bytes -> input [32, 32, 1], distorted when `augment` is set. */
-export function lenet5Input(image: Uint8Array, out: Float32Array, augment: Augmentation | null): void {
+/**
+ * The model's prepare(): image [28, 28, 1] -> input [32, 32, 1], distorted when `augment` is set.
+ * Float32 images hold pixel values on the same 0..255 scale (a byte p gives the same input).
+ */
+export function lenet5Input(image: Uint8Array | Float32Array, out: Float32Array, augment: Augmentation | null): void {
   if (augment) return distortInto(image, out, distortionFor(augment.ranges as unknown as AugmentOptions, augment.random));
   out.fill(BACKGROUND, 0, INPUT_SIDE * INPUT_SIDE);
+  const bytes = image instanceof Uint8Array;
   for (let y = 0; y < IMAGE_SIDE; y++) {
     const row = (y + INPUT_PAD) * INPUT_SIDE + INPUT_PAD;
-    for (let x = 0; x < IMAGE_SIDE; x++) out[row + x] = PIXEL_VALUE[image[y * IMAGE_SIDE + x]];
+    for (let x = 0; x < IMAGE_SIDE; x++) {
+      const p = image[y * IMAGE_SIDE + x];
+      out[row + x] = bytes ? PIXEL_VALUE[p] : -0.1 + (1.275 * p) / 255;
+    }
   }
 }
 
