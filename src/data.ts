@@ -105,6 +105,22 @@ export function checkIdxHeader(head: Uint8Array, file: string): void {
   if (magic === IDX_LABELS_MAGIC) labelsHeader(head, file);
 }
 
+/** The largest data file read (2 GiB - 1: byte offsets stay 32-bit integers). */
+export const MAX_IDX_BYTES = 2 ** 31 - 1;
+
+/**
+ * How far a compressed file may expand, from its first decompressed bytes (at least the header):
+ * the length its IDX header claims, once the header passes the parsers' checks; null when `head`
+ * is not an IDX header (the parser then says what the bytes are). Node's gunzip and the browser's
+ * DecompressionStream loaders both stop there, so a zip bomb is refused after its header.
+ */
+export function idxExpansionLimit(head: Uint8Array, file: string): number | null {
+  checkIdxHeader(head, file);
+  const claimed = idxClaimedLength(head);
+  if (claimed !== null && claimed > MAX_IDX_BYTES) throw new Error(`${file}: its IDX header claims ${claimed} bytes, more than the ${MAX_IDX_BYTES} a data file may hold`);
+  return claimed;
+}
+
 const shapeText = (s: ImageShape) => (s[2] === 1 ? `${s[0]}x${s[1]}` : `${s[0]}x${s[1]}x${s[2]}`);
 
 /** Parses an IDX3 or IDX4 image file (already decompressed); returns a view of its pixels. */

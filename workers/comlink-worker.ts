@@ -1,4 +1,4 @@
-// Entry point of a Comlink Web Worker (the browser demo's pool, pools/comlink.ts).
+// Entry point of a Comlink Web Worker (the browser entry's pool, src/browser.ts and pools/comlink.ts).
 import * as Comlink from 'comlink';
 import { workerApi } from '../src/worker.js';
 
