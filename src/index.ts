@@ -15,10 +15,16 @@ export { C3_TABLE } from './models/lenet5-trunk.js';
 export { DEFAULT_AUGMENT } from './models/lenet5-input.js';
 export type { AugmentOptions } from './models/lenet5-input.js';
 // What a model's forward function is written with: tfjs-core (the package's own instance, with
-// its gradients registered: a model must not import its own copy) and the layer ops.
-export { tf } from './tf.js';
-export { conv2d, dense, rbf, softmaxCrossEntropy, ACTIVATIONS } from './ops/index.js';
-export type { Conv2dOptions, DenseOptions, SoftmaxCrossEntropyOptions, Activation } from './ops/index.js';
+// its gradients registered: a model must not import its own copy) and the layer ops, typed with
+// the package's own tensor types (src/tensor.ts says why no declaration here names tfjs-core's).
+export { tf, conv2d, dense, rbf, softmaxCrossEntropy } from './model-ops.js';
+export { ACTIVATIONS } from './ops/activation.js';
+export type { Activation } from './ops/activation.js';
+export type { Conv2dOptions, DenseOptions, LayerOptions, RbfOptions, SoftmaxCrossEntropyOptions } from './ops/options.js';
+export type {
+  Tensor, Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Tensor5D, Tensor6D, Rank, ShapeMap, ArrayMap, DataType, DataTypeMap,
+  NumericDataType, TypedArray, TensorLike, TensorContainer, TfOps,
+} from './tensor.js';
 export { loadMnist, defaultDataDir } from './mnist-files.js';
 export { createDataset } from './data.js';
 export type { Dataset, Mnist } from './data.js';

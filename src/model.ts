@@ -4,15 +4,15 @@
 // scores become predictions. defineModel() checks a definition once and fills its defaults; the
 // runtime (coordinator, workers, checkpoints) knows models only through this interface. The
 // built-in models are defined with it in src/models/.
-import { tf } from './tf.js';
-import { softmaxCrossEntropy } from './ops/index.js';
+import { softmaxCrossEntropy } from './model-ops.js';
+import type { Tensor, Tensor2D, Tensor4D } from './tensor.js';
 import { Purpose, stream, uniform01 } from './rng.js';
 import { sizeOf, type Layout } from './params.js';
 
 /** [height, width, channels]. */
 export type ImageShape = readonly [number, number, number];
 
-export type Params = Readonly<Record<string, tf.Tensor>>;
+export type Params = Readonly<Record<string, Tensor>>;
 
 /**
  * How trainable tensors start, uniform in +-bound for an input count (fan-in) F: `paper` 2.4 / F
@@ -82,9 +82,9 @@ export interface ModelDefinition {
    */
   readonly prepare?: (image: Uint8Array | Float32Array, out: Float32Array, augment: Augmentation | null) => void;
   /** x [n, ...input] -> scores [n, K]. */
-  readonly forward: (p: Params, x: tf.Tensor4D, ctx: ModelContext) => tf.Tensor2D;
+  readonly forward: (p: Params, x: Tensor4D, ctx: ModelContext) => Tensor2D;
   /** Loss per sample ([n]) or its mean, from scores and one-hot targets [n, K]. Default: softmax cross-entropy over the scores. */
-  readonly loss?: (scores: tf.Tensor2D, oneHot: tf.Tensor2D, reduction: 'mean' | 'none', ctx: ModelContext) => tf.Tensor;
+  readonly loss?: (scores: Tensor2D, oneHot: Tensor2D, reduction: 'mean' | 'none', ctx: ModelContext) => Tensor;
   /** Which score wins. Default `argmax`. */
   readonly predict?: 'argmax' | 'argmin';
   /** One sample's scores -> class probabilities (and the share of "none of these", if the model has one). Default: softmax. */
@@ -194,7 +194,7 @@ export function defineModel(d: ModelDefinition | ModelSpec): ModelSpec {
       if (img instanceof Float32Array) out.set(img.subarray(0, inputSize));
       else for (let i = 0; i < inputSize; i++) out[i] = img[i] / 255;
     }),
-    loss: d.loss ?? ((scores: tf.Tensor2D, oneHot: tf.Tensor2D, reduction: 'mean' | 'none') => softmaxCrossEntropy(scores, oneHot, { reduction })),
+    loss: d.loss ?? ((scores: Tensor2D, oneHot: Tensor2D, reduction: 'mean' | 'none') => softmaxCrossEntropy(scores, oneHot, { reduction })),
     probabilities: d.probabilities ?? softmaxProbabilities,
     scoreName: d.scoreName ?? 'logit',
     options, augment: d.augment ?? null, defaults: d.defaults ?? {}, checked: true as const,

@@ -4,7 +4,7 @@ import { checkDataset, type Mnist } from './data.js';
 import { modelOptionsOf, WEIGHT_INITS, type ModelSpec, type WeightInit } from './model.js';
 import { builtInModel, MODEL_NAMES, type LoadedModel } from './models/index.js';
 import type { PoolFactory } from './protocol.js';
-import { KERNEL_SETS, type KernelSet } from './tf.js';
+import { KERNEL_SETS, type KernelSet } from './kernel-set.js';
 
 export interface TrainerOptions {
   /**

@@ -2,7 +2,7 @@
 // WorkerInit once (shared memory: images, labels, the parameter store) and then only small tasks:
 // never pixels, never weights. Every pool (inline, Piscina, Comlink) carries these same messages.
 import type { Dataset } from './data.js';
-import type { KernelSet } from './tf.js';
+import type { KernelSet } from './kernel-set.js';
 
 export interface WorkerInit {
   /** The model: a built-in name, or the absolute URL of its module (src/models/index.ts loadModel). */

@@ -8,18 +8,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { registerFastBackend } from './kernels/backend.js';
 import { registerLayerOps } from './ops/index.js';
+import type { KernelSet } from './kernel-set.js';
 
 export { tf };
+export { KERNEL_SETS, type KernelSet } from './kernel-set.js';
 
 registerLayerOps();
-
-/**
- * Which kernels compute the ops: `fast` (this project's kernels, WebAssembly SIMD, registered as
- * their own tfjs backend) or `stock` (tfjs-backend-cpu as published). The model code is the same
- * for both; only the backend behind the ops changes.
- */
-export type KernelSet = 'fast' | 'stock';
-export const KERNEL_SETS: readonly KernelSet[] = ['fast', 'stock'];
 
 // Quiet tfjs's console advice (about tfjs-node) and kernel re-registration notices.
 tf.env().set('PROD', true);

@@ -9,6 +9,7 @@ import { loadModel } from './models/index.js';
 import { ParamStore, sizeOf } from './params.js';
 import { Purpose, stream, uniform01 } from './rng.js';
 import type { EvaluateResult, GradientResult, PredictResult, Result, Task, WorkerInit } from './protocol.js';
+import type { Tensor2D, Tensor4D } from './tensor.js';
 
 /** Forward samples in chunks of this many when evaluating (bounds a worker's memory). */
 const EVAL_CHUNK = 500;
@@ -30,7 +31,7 @@ function paramTensors(store: ParamStore): Record<string, tf.Tensor> {
  * into `out` (a P-float region laid out like the weights; fixed tensors get 0).
  * x: [n, ...spec.input], oneHot: [n, K].
  */
-export function computeGradient(spec: ModelSpec, ctx: ModelContext, store: ParamStore, x: tf.Tensor4D, oneHot: tf.Tensor2D, out: Float32Array): number {
+export function computeGradient(spec: ModelSpec, ctx: ModelContext, store: ParamStore, x: Tensor4D, oneHot: Tensor2D, out: Float32Array): number {
   return tf.tidy(() => {
     const all = paramTensors(store);
     const names = store.layout.tensors.filter((t) => t.trainable).map((t) => t.name);
@@ -48,7 +49,7 @@ export function computeGradient(spec: ModelSpec, ctx: ModelContext, store: Param
 export interface GradientWorker {
   run(task: Task): Result;
   /** The tensors a task would build for these samples, unaugmented: x [n, ...input], one-hot y [n, K] (the caller disposes them). */
-  inputs(ds: Dataset, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor2D };
+  inputs(ds: Dataset, indices: ArrayLike<number>): { x: Tensor4D; y: Tensor2D };
 }
 
 /** Sets up one thread's state (kernels, model, views of shared memory) and returns its task handler. */

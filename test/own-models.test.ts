@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { tf, useKernels } from '../src/tf.js';
+import { tf as publicTf } from '../src/model-ops.js';
 import { defineModel, initParam, modelOptionsOf, type ModelDefinition, type ModelSpec } from '../src/model.js';
 import { loadModel } from '../src/models/index.js';
 import { loadMnist } from '../src/mnist-files.js';
@@ -42,7 +43,8 @@ describe('defineModel', () => {
   const base: ModelDefinition = {
     name: 'tiny', image: [4, 4, 1], classes: 3,
     params: [{ name: 'fc.weight', shape: [3, 16] }, { name: 'fc.bias', shape: [3], fanIn: 16 }],
-    forward: (p, x) => tf.add(tf.matMul(tf.reshape(x, [x.shape[0], 16]), p['fc.weight'], false, true), p['fc.bias']) as tf.Tensor2D,
+    // Written as a user writes it: with the package's `tf`, typed by the public API.
+    forward: (p, x) => publicTf.add(publicTf.matMul(publicTf.reshape(x, [x.shape[0], 16]), p['fc.weight'], false, true), p['fc.bias']),
   };
   test('fills the defaults: input = image, argmax, softmax cross-entropy, p / 255, PyTorch-style fan-in', () => {
     const spec = defineModel(base);

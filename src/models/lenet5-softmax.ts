@@ -2,9 +2,8 @@
 // dense 84 -> 10 output (logits) with softmax cross-entropy. PyTorch's initialisation by default:
 // with the paper's bound and a softmax head the signal is so small that the model sits at chance
 // for its first ~550 steps (--weight-init paper keeps the paper's recipe).
-import type { tf } from '../tf.js';
 import { defineModel } from '../model.js';
-import { dense } from '../ops/index.js';
+import { dense } from '../model-ops.js';
 import { F_A, LENET5_DATA, trunk, trunkParams } from './lenet5-trunk.js';
 
 export default defineModel({
@@ -16,6 +15,6 @@ export default defineModel({
     { name: 'out.bias', shape: [10], fanIn: 84 },
   ],
   // x: [n, 32, 32, 1] -> logits [n, 10].
-  forward: (p, x) => dense(trunk(p, x, false), p['out.weight'] as tf.Tensor2D, p['out.bias'] as tf.Tensor1D, { alpha: F_A }),
+  forward: (p, x) => dense(trunk(p, x, false), p['out.weight'], p['out.bias'], { alpha: F_A }),
   defaults: { learningRate: 0.05, weightInit: 'pytorch' },
 });

@@ -6,8 +6,8 @@
 // Data layout: activations are NHWC (tfjs's convention); weights are stored as PyTorch stores
 // them (conv OIHW, dense [out, in]), so a checkpoint is a plain dump. C5, whose 5x5 window covers
 // all of S4, is the paper's convolution: the conv op reads its 48,000 weights as stored.
-import { tf } from '../tf.js';
-import { conv2d, dense } from '../ops/index.js';
+import { conv2d, dense, tf } from '../model-ops.js';
+import type { Tensor2D, Tensor4D } from '../tensor.js';
 import type { ModelDefinition, Params, ParamDef } from '../model.js';
 import { AUGMENT_RANGES, lenet5Input } from './lenet5-input.js';
 
@@ -57,18 +57,16 @@ export function trunkParams(table: boolean): ParamDef[] {
  * sees A t (pooling and convolution are linear), scales its own W x by A S. test/gradients.test.ts
  * checks the function against a direct float64 implementation.
  */
-export function trunk(p: Params, x: tf.Tensor4D, table: boolean): tf.Tensor2D {
+export function trunk(p: Params, x: Tensor4D, table: boolean): Tensor2D {
   const AS = F_A * F_S;
   const layer = (alpha: number) => ({ alpha, beta: F_S, activation: 'tanh' as const });
-  const w = (name: string) => p[name] as tf.Tensor4D;
-  const b = (name: string) => p[name] as tf.Tensor1D;
   const mask = table ? p['c3.mask'].dataSync() : null;
-  const c1 = conv2d(x, w('c1.weight'), b('c1.bias'), { ...layer(F_S), inputGrad: false }); // [n, 28, 28, 6]
-  const s2 = tf.avgPool(c1, 2, 2, 'valid'); //                                                  [n, 14, 14, 6]
-  const c3 = conv2d(s2, w('c3.weight'), b('c3.bias'), { ...layer(AS), mask }); //          [n, 10, 10, 16]
-  const s4 = tf.avgPool(c3, 2, 2, 'valid'); //                                                  [n, 5, 5, 16]
-  const c5 = conv2d(s4, w('c5.weight'), b('c5.bias'), layer(AS)); //                      [n, 1, 1, 120]
-  return dense(c5, p['f6.weight'] as tf.Tensor2D, b('f6.bias'), layer(AS)); //            [n, 84]
+  const c1 = conv2d(x, p['c1.weight'], p['c1.bias'], { ...layer(F_S), inputGrad: false });   // [n, 28, 28, 6]
+  const s2 = tf.avgPool(c1, 2, 2, 'valid');                                                  // [n, 14, 14, 6]
+  const c3 = conv2d(s2, p['c3.weight'], p['c3.bias'], { ...layer(AS), mask });               // [n, 10, 10, 16]
+  const s4 = tf.avgPool(c3, 2, 2, 'valid');                                                  // [n, 5, 5, 16]
+  const c5 = conv2d(s4, p['c5.weight'], p['c5.bias'], layer(AS));                            // [n, 1, 1, 120]
+  return dense(c5, p['f6.weight'], p['f6.bias'], layer(AS));                                 // [n, 84]
 }
 
 /** The parts of a definition both models have: images, classes, input, distortions. */

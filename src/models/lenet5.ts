@@ -2,9 +2,8 @@
 // connection table, and 10 Euclidean RBF output units with fixed centres (digits.ts), the
 // prediction being the class of least penalty. Loss (eq. 9): y_label + log(exp(-j) + sum_i
 // exp(-y_i)), a softmax cross-entropy over -y with an extra "none of these" logit -j.
-import type { tf } from '../tf.js';
 import { defineModel, type ModelContext } from '../model.js';
-import { rbf, softmaxCrossEntropy } from '../ops/index.js';
+import { rbf, softmaxCrossEntropy } from '../model-ops.js';
 import { digitCentres } from './digits.js';
 import { F_A, LENET5_DATA, trunk, trunkParams } from './lenet5-trunk.js';
 
@@ -13,7 +12,7 @@ export default defineModel({
   ...LENET5_DATA,
   params: [...trunkParams(true), { name: 'rbf.centers', shape: [10, 84], value: digitCentres() }],
   // x: [n, 32, 32, 1] -> RBF penalties y_i = sum_j (f6_j - c_ij)^2 [n, 10]: lower is better.
-  forward: (p, x) => rbf(trunk(p, x, true), p['rbf.centers'] as tf.Tensor2D, { alpha: F_A }),
+  forward: (p, x) => rbf(trunk(p, x, true), p['rbf.centers'], { alpha: F_A }),
   loss: (scores, oneHot, reduction, { options }) => softmaxCrossEntropy(scores, oneHot, { scale: -1, reject: -options.j, reduction }),
   predict: 'argmin',
   probabilities: posterior,

@@ -12,20 +12,14 @@
 // Kernels: the portable definition below (registered on tfjs's `cpu` backend, built on its
 // stock Conv2D kernels) and the WebAssembly one (src/kernels/layer-conv2d.ts) on the fast backend.
 import * as tf from '@tensorflow/tfjs-core';
-import { cpuOf, layerAttrs, layerGradient, vals, type Args, type LayerAttrs, type LayerOptions } from './layer-kernel.js';
+import { cpuOf, layerAttrs, layerGradient, vals, type Args, type LayerAttrs } from './layer-kernel.js';
 import { activate, slope } from './activation.js';
+import type { Conv2dOptions } from './options.js';
+
+export type { Conv2dOptions };
 
 export const LAYER_CONV2D = 'LayerConv2D';
 export const LAYER_CONV2D_GRAD = 'LayerConv2DGrad';
-
-export interface Conv2dOptions extends LayerOptions {
-  /** [o, c] of 0/1: which input channels each output channel reads (the weights elsewhere count as 0). */
-  mask?: ArrayLike<number> | null;
-  /** Rows and columns between windows: a number or [vertical, horizontal]. Default 1. */
-  stride?: number | [number, number];
-  /** 'valid' (windows inside the input) or 'same' (zero padding, output ceil(size / stride)). Default 'valid'. */
-  padding?: 'valid' | 'same';
-}
 
 /** The kernels' attributes (mask as plain numbers: it is fixed, not a tensor on the tape). */
 export interface Conv2dAttrs extends LayerAttrs {

@@ -7,13 +7,15 @@
 // Kernels: the portable definition below (plain loops, float64 sums; on tfjs's `cpu` backend)
 // and the WebAssembly one (src/kernels/layer-dense.ts) on the fast backend.
 import * as tf from '@tensorflow/tfjs-core';
-import { cpuOf, layerAttrs, layerGradient, vals, type Args, type LayerAttrs, type LayerOptions } from './layer-kernel.js';
+import { cpuOf, layerAttrs, layerGradient, vals, type Args, type LayerAttrs } from './layer-kernel.js';
 import { activate, slope } from './activation.js';
+import type { DenseOptions } from './options.js';
+
+export type { DenseOptions };
 
 export const LAYER_DENSE = 'LayerDense';
 export const LAYER_DENSE_GRAD = 'LayerDenseGrad';
 
-export type DenseOptions = LayerOptions;
 export type DenseAttrs = LayerAttrs;
 
 export function dense(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D | null, options: DenseOptions = {}): tf.Tensor2D {

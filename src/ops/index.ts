@@ -9,7 +9,7 @@ import { LOSS_KERNELS, RBF_GRADIENT, SOFTMAX_CE_GRADIENT } from './loss.js';
 
 export { conv2d, type Conv2dOptions } from './conv2d.js';
 export { dense, type DenseOptions } from './dense.js';
-export { rbf, softmaxCrossEntropy, type SoftmaxCrossEntropyOptions } from './loss.js';
+export { rbf, softmaxCrossEntropy, type RbfOptions, type SoftmaxCrossEntropyOptions } from './loss.js';
 export { ACTIVATIONS, type Activation } from './activation.js';
 
 const PORTABLE_KERNELS = [...CONV2D_CPU_KERNELS, ...DENSE_CPU_KERNELS, ...LOSS_KERNELS];

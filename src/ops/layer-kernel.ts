@@ -4,18 +4,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { checkActivation, type Activation } from './activation.js';
+import type { LayerOptions } from './options.js';
 
-/** What a layer does after its product: y = act(alpha (product) + beta b). */
-export interface LayerOptions {
-  /** Scales the product before the bias. Default 1. */
-  alpha?: number;
-  /** Scales the bias. Default 1. */
-  beta?: number;
-  /** Default 'linear'. */
-  activation?: Activation;
-  /** Whether x needs a gradient: false for a first layer (its input is the data) saves that work. Default true. */
-  inputGrad?: boolean;
-}
+export type { LayerOptions };
 
 /** The kernels' attributes: every option filled in. */
 export interface LayerAttrs {

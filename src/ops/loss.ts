@@ -9,6 +9,9 @@
 //        (LeNet-5's eq. 9: scores = RBF penalties, scale -1, reject -j); mean or per sample.
 import * as tf from '@tensorflow/tfjs-core';
 import { cpuOf, vals, type Args } from './layer-kernel.js';
+import type { RbfOptions, SoftmaxCrossEntropyOptions } from './options.js';
+
+export type { RbfOptions, SoftmaxCrossEntropyOptions };
 
 export const LAYER_RBF = 'LayerRbf';
 export const LAYER_RBF_GRAD = 'LayerRbfGrad';
@@ -16,7 +19,7 @@ export const LAYER_SOFTMAX_CE = 'LayerSoftmaxCrossEntropy';
 export const LAYER_SOFTMAX_CE_GRAD = 'LayerSoftmaxCrossEntropyGrad';
 
 
-export function rbf(x: tf.Tensor2D, c: tf.Tensor2D, options: { alpha?: number } = {}): tf.Tensor2D {
+export function rbf(x: tf.Tensor2D, c: tf.Tensor2D, options: RbfOptions = {}): tf.Tensor2D {
   if (x.rank !== 2 || c.rank !== 2 || x.shape[1] !== c.shape[1]) throw new TypeError(`rbf: x must be [n, d] and c [k, d], got [${x.shape}] and [${c.shape}]`);
   return tf.engine().runKernel(LAYER_RBF, { x, centers: c }, { alpha: options.alpha ?? 1 }) as tf.Tensor2D;
 }
@@ -69,15 +72,6 @@ export const RBF_GRADIENT: tf.GradConfig = {
     return { x: () => dx, centers: () => dc };
   },
 };
-
-export interface SoftmaxCrossEntropyOptions {
-  /** z = scale scores (-1 when lower scores are better, as RBF penalties). Default 1. */
-  scale?: number;
-  /** The logit of an extra class no sample belongs to ("none of these"). Default: none. */
-  reject?: number | null;
-  /** 'mean' (a scalar: what training minimises) or 'none' ([n]). Default 'mean'. */
-  reduction?: 'mean' | 'none';
-}
 
 export function softmaxCrossEntropy(scores: tf.Tensor2D, oneHot: tf.Tensor2D, options: SoftmaxCrossEntropyOptions = {}): tf.Tensor {
   if (scores.rank !== 2 || oneHot.rank !== 2 || scores.shape.some((d, i) => d !== oneHot.shape[i])) {
