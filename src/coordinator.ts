@@ -99,7 +99,8 @@ export interface Evaluation {
 /** Where training starts: fresh (initialised from the seed) or from saved weights. */
 export interface StartState {
   readonly weights?: Float32Array;
-  readonly momentum?: Float32Array;
+  /** The optimizer's state regions by name (ParamStore.state: sgd's momentum, or adam's exp_avg and exp_avg_sq); zeros when absent. */
+  readonly state?: Readonly<Record<string, Float32Array>>;
   readonly step?: number;
 }
 
@@ -150,7 +151,7 @@ export class Coordinator {
     this.store = ParamStore.create(this.spec, options.shards, OPTIMIZER_STATE[options.optimizer]);
     if (start.weights) this.store.weights.set(start.weights);
     else this.store.layout.tensors.forEach((t, i) => initParam(this.spec, i, options.seed, this.store.view(this.store.weights, t.name), options.weightInit));
-    if (start.momentum) this.store.momentum.set(start.momentum);
+    for (const [name, region] of Object.entries(start.state ?? {})) this.store.stateRegion(name).set(region);
     this.store.version = start.step ?? 0;
   }
 
