@@ -3,8 +3,10 @@
 export { createTrainer, Trainer } from './trainer.js';
 export { Coordinator, cutShards } from './coordinator.js';
 export type { StepEvent, EpochEvent, DoneEvent, TrainEvent, TrainRun, Evaluation, StartState } from './coordinator.js';
-export { DEFAULTS, DEFAULT_LEARNING_RATE, DEFAULT_WEIGHT_INIT, resolveOptions } from './options.js';
-export type { TrainerOptions, ResolvedOptions } from './options.js';
+export { DEFAULTS, DEFAULT_LEARNING_RATE, ADAM_LEARNING_RATE, DEFAULT_WEIGHT_DECAY, DEFAULT_WEIGHT_INIT, RANGES, resolveOptions } from './options.js';
+export type { TrainerOptions, ResolvedOptions, Range } from './options.js';
+export { OPTIMIZERS, LR_SCHEDULES, learningRateAt } from './optimizer.js';
+export type { OptimizerName, LrScheduleName, Schedule } from './optimizer.js';
 export { MODEL_NAMES, C3_TABLE, WEIGHT_INITS, createModel, trainableCount } from './model.js';
 export type { ModelName, ModelSpec, ParamSpec, WeightInit } from './model.js';
 export { DEFAULT_AUGMENT } from './augment.js';
