@@ -1,7 +1,15 @@
 // Checkpoints (Node): the model as one .safetensors file with PyTorch's names and layouts, so
-// `torch.nn.Module.load_state_dict` takes it as is, and the SGD momentum beside it in
+// `torch.nn.Module.load_state_dict` takes it as is, and the optimizer's state beside it in
 // <name>.optim.safetensors. Both are saved as one, verified (files.ts), the model file renamed
 // last; reading is strict about everything but the optimizer file, which only resuming needs.
+//
+// The optimizer file holds every state region of the store (optimizer.ts OPTIMIZER_STATE) for
+// every tensor of the model, in the model's layout, and in its metadata the kind, the step and
+// the model file's weights_sha256 (so a pair from two saves is recognised), and each region's
+// <region>_sha256:
+//   sgd           kind sgd-momentum; the momentum under the model's tensor names (c1.weight, ...)
+//   adam, adamw   kind adam / adamw; exp_avg.<tensor> and exp_avg_sq.<tensor> (PyTorch's state
+//                 names), and beta1, beta2, epsilon, weight_decay
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFileChecked, saveFiles } from './files.js';
@@ -9,10 +17,17 @@ import { sha256Hex } from './coordinator.js';
 import { fixedMismatch, type ModelSpec } from './model.js';
 import { BUILT_IN_MODELS, builtInModel, loadModel, MODEL_NAMES } from './models/index.js';
 import { resolveOptions, type RecordedOptions, type ResolvedOptions } from './options.js';
+import { OPTIMIZER_STATE, type LrScheduleName, type OptimizerName } from './optimizer.js';
 import { layoutOf, MAX_STEP, type Layout } from './params.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
 export const PRODUCER = 'lenet5-parallel';
+
+/** The optimizer file's `kind` for each optimizer. */
+const OPTIMIZER_KIND: Readonly<Record<OptimizerName, string>> = { sgd: 'sgd-momentum', adam: 'adam', adamw: 'adamw' };
+
+/** Where a state region's tensors are in the optimizer file: sgd's single region under the model's names. */
+const regionPrefix = (optimizer: OptimizerName, region: string) => (optimizer === 'sgd' ? '' : `${region}.`);
 
 /** foo.safetensors -> foo.optim.safetensors */
 export function optimizerPath(path: string): string {
@@ -27,9 +42,11 @@ export interface Checkpoint {
   readonly recorded: RecordedOptions;
   /** All tensors back to back in checkpoint order (the ParamStore's weights layout). */
   readonly weights: Float32Array;
-  /** The SGD velocity, same layout, when a matching optimizer file is there. */
+  /** The optimizer's state regions by name, same layout, when a matching optimizer file is there (see the top of this file). */
+  readonly state: Readonly<Record<string, Float32Array>> | null;
+  /** SGD's velocity: state.momentum, or null. */
   readonly momentum: Float32Array | null;
-  /** Why the momentum was not loaded: no optimizer file, a damaged one, or one from another save. */
+  /** Why the state was not loaded: no optimizer file, a damaged one, or one from another save or optimizer. */
   readonly warning: string | null;
   readonly metadata: Readonly<Record<string, string>>;
 }
@@ -46,10 +63,13 @@ export function checkpointMetadata(o: ResolvedOptions, step: number, stepsPerEpo
     seed: String(o.seed),
     batch_size: String(o.batchSize),
     shards: String(o.shards),
+    optimizer: o.optimizer,
     learning_rate: String(o.learningRate),
-    lr_decay: String(o.lrDecay),
-    lr_decay_every: String(o.lrDecayEvery),
-    momentum: String(o.momentum),
+    lr_schedule: o.lrSchedule,
+    // Only what the run's optimizer and schedule read.
+    ...(o.lrSchedule === 'step' ? { lr_decay: String(o.lrDecay), lr_decay_every: String(o.lrDecayEvery) } : {}),
+    ...(o.optimizer === 'sgd' ? { momentum: String(o.momentum) } : { beta1: String(o.beta1), beta2: String(o.beta2), epsilon: String(o.epsilon) }),
+    weight_decay: String(o.weightDecay),
     weight_init: o.weightInit,
     shuffle: String(o.shuffle),
     augment: o.augment ? JSON.stringify(o.augment) : 'none',
@@ -69,26 +89,39 @@ function tensorsOf(layout: Layout, region: Float32Array): NamedTensor[] {
   return layout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: region.subarray(t.offset, t.offset + t.size) }));
 }
 
-/** Saves weights and momentum (layout order) with their metadata, verified (files.ts); returns the two paths. */
+/**
+ * Saves the weights and the optimizer's state (layout order) with their metadata, verified
+ * (files.ts); returns the two paths. `state` holds the regions of metadata.optimizer (sgd when
+ * absent): ParamStore.state, or for sgd its momentum alone.
+ */
 export function writeCheckpoint(
   path: string,
   layout: Layout,
   weights: Float32Array,
-  momentum: Float32Array,
+  state: Float32Array | Readonly<Record<string, Float32Array>>,
   metadata: Record<string, string>,
 ): { model: string; optimizer: string } {
-  const optimizer = optimizerPath(path);
-  const optimMeta = {
-    format: 'pt', producer: PRODUCER, kind: 'sgd-momentum', step: metadata.step, weights_sha256: metadata.weights_sha256,
-    momentum_sha256: sha256Sync(momentum),
+  const optimizer = (metadata.optimizer ?? 'sgd') as OptimizerName;
+  const names = OPTIMIZER_STATE[optimizer];
+  if (!names) throw new TypeError(`writeCheckpoint: metadata optimizer is ${JSON.stringify(metadata.optimizer)}; expected one of ${Object.keys(OPTIMIZER_STATE).join(', ')}`);
+  const regions = state instanceof Float32Array ? { momentum: state } : state;
+  if (Object.keys(regions).sort().join() !== [...names].sort().join()) {
+    throw new TypeError(`writeCheckpoint: a ${optimizer} checkpoint holds the state ${names.join(', ')}, got ${Object.keys(regions).join(', ') || 'none'}`);
+  }
+  const optimMeta: Record<string, string> = {
+    format: 'pt', producer: PRODUCER, kind: OPTIMIZER_KIND[optimizer], step: metadata.step, weights_sha256: metadata.weights_sha256,
   };
+  if (optimizer !== 'sgd') for (const k of ['beta1', 'beta2', 'epsilon', 'weight_decay']) optimMeta[k] = metadata[k];
+  for (const r of names) optimMeta[`${r}_sha256`] = sha256Sync(regions[r]);
+  const tensors = names.flatMap((r) => tensorsOf(layout, regions[r]).map((t) => ({ ...t, name: regionPrefix(optimizer, r) + t.name })));
+  const optPath = optimizerPath(path);
   // The model file is renamed last: a save cut between the renames leaves the old model with a
   // new optimizer file, which readCheckpoint recognises (a warning, not a refused model).
   saveFiles([
-    { path: optimizer, bytes: encodeSafetensors(tensorsOf(layout, momentum), optimMeta) },
+    { path: optPath, bytes: encodeSafetensors(tensors, optimMeta) },
     { path, bytes: encodeSafetensors(tensorsOf(layout, weights), metadata) },
   ]);
-  return { model: path, optimizer };
+  return { model: path, optimizer: optPath };
 }
 
 /** SHA-256 of a float region's bytes (Node's crypto: synchronous, for the save path). */
@@ -156,7 +189,7 @@ export async function readCheckpoint(path: string, options: { model?: string | M
   const given = typeof options.model === 'string' ? (await loadModel(options.model)).spec : options.model;
   const file = decodeSafetensors(readFileChecked(path, 'checkpoint'), path);
   const meta = file.metadata;
-  if (meta.kind === 'sgd-momentum') throw new Error(`${path} is an optimizer file; give the model file beside it (${path.replace(/\.optim\.safetensors$/, '.safetensors')})`);
+  if (meta.kind !== undefined && Object.values(OPTIMIZER_KIND).includes(meta.kind)) throw new Error(`${path} is an optimizer file; give the model file beside it (${path.replace(/\.optim\.safetensors$/, '.safetensors')})`);
   // Tensors only (what PyTorch's safetensors.torch.save_file(model.state_dict()) writes): weights
   // for the given model, or for the one whose trainable tensors the file holds; step 0, no momentum.
   const tensorsOnly = meta.model === undefined && meta.producer === undefined && meta.step === undefined;
@@ -203,7 +236,7 @@ export async function readCheckpoint(path: string, options: { model?: string | M
   }
   const unfit = fixedMismatch(spec, layout, weights);
   if (unfit) throw new Error(`${path}: ${unfit}; this is not a ${spec.name} checkpoint`);
-  if (tensorsOnly) return { model, step: 0, recorded: { model }, weights, momentum: null, warning: null, metadata: meta };
+  if (tensorsOnly) return { model, step: 0, recorded: { model }, weights, state: null, momentum: null, warning: null, metadata: meta };
   const step = m.integer('step', 0, MAX_STEP) ?? 0;
   const recorded: RecordedOptions = {
     model,
@@ -211,10 +244,17 @@ export async function readCheckpoint(path: string, options: { model?: string | M
     seed: m.integer('seed', 0, 0xffffffff),
     batchSize: m.integer('batch_size', 1),
     shards: m.integer('shards', 1),
+    // A checkpoint from before these were recorded was trained with sgd and the step schedule.
+    optimizer: (meta.optimizer ?? 'sgd') as OptimizerName,
     learningRate: m.number('learning_rate'),
+    lrSchedule: (meta.lr_schedule ?? 'step') as LrScheduleName,
     lrDecay: m.number('lr_decay'),
     lrDecayEvery: m.integer('lr_decay_every', 1),
     momentum: m.number('momentum'),
+    weightDecay: m.number('weight_decay'),
+    beta1: m.number('beta1'),
+    beta2: m.number('beta2'),
+    epsilon: m.number('epsilon'),
     weightInit: meta.weight_init as RecordedOptions['weightInit'],
     shuffle: m.boolean('shuffle'),
     augment: m.json('augment') as RecordedOptions['augment'],
@@ -227,8 +267,8 @@ export async function readCheckpoint(path: string, options: { model?: string | M
   } catch (e) {
     throw new Error(`${path}: metadata out of range: ${(e as Error).message.replace(/^options\./, '')}`, { cause: e });
   }
-  const { momentum, warning } = readMomentum(path, meta, fill);
-  return { model, step, recorded, weights, momentum, warning, metadata: meta };
+  const { state, warning } = readOptimizerState(path, meta, recorded.optimizer!, fill);
+  return { model, step, recorded, weights, state, momentum: state?.momentum ?? null, warning, metadata: meta };
 }
 
 /** The built-in model whose trainable tensors (names and shapes) a tensors-only file holds. */
@@ -241,28 +281,41 @@ function modelHolding(tensors: readonly NamedTensor[], path: string): ModelSpec 
   throw new Error(`${path}: a file of tensors only (no metadata) whose tensors ${fits.length ? 'fit several models' : 'fit no built-in model'}; give the model (options.model, --model ${MODEL_NAMES.join('|')}|PATH)`);
 }
 
-/** The momentum beside a model file, or null with the reason (training then restarts it at zero). */
-function readMomentum(
+/** The optimizer's state beside a model file, or null with the reason (training then restarts it at zero). */
+function readOptimizerState(
   path: string,
   meta: Readonly<Record<string, string>>,
+  optimizer: OptimizerName,
   fill: (f: { tensors: readonly NamedTensor[] }, what: string) => Float32Array,
-): { momentum: Float32Array | null; warning: string | null } {
+): { state: Record<string, Float32Array> | null; warning: string | null } {
   const optPath = optimizerPath(path);
-  const restart = 'momentum restarts at zero, so the run will not match an uninterrupted one bit for bit';
-  if (!existsSync(optPath)) return { momentum: null, warning: `no optimizer file ${optPath}: ${restart}` };
+  const restart = `${optimizer === 'sgd' ? 'momentum restarts' : `${optimizer}'s moments restart`} at zero, so the run will not match an uninterrupted one bit for bit`;
+  const names = OPTIMIZER_STATE[optimizer];
+  if (!existsSync(optPath)) return { state: null, warning: `no optimizer file ${optPath}: ${restart}` };
   try {
     const opt = decodeSafetensors(readFileChecked(optPath, 'optimizer file'), optPath);
     if (opt.metadata.weights_sha256 !== meta.weights_sha256 || opt.metadata.step !== meta.step) {
       // A save cut between its two renames leaves the new optimizer file beside the old model.
       const which = opt.metadata.step !== meta.step ? `step ${opt.metadata.step}, not ${meta.step}` : 'same step, other weights';
-      return { momentum: null, warning: `${optPath} belongs to another save (${which}): ${restart}` };
+      return { state: null, warning: `${optPath} belongs to another save (${which}): ${restart}` };
     }
-    const momentum = fill(opt, optPath);
-    if (opt.metadata.momentum_sha256 !== undefined && opt.metadata.momentum_sha256 !== sha256Sync(momentum)) {
-      return { momentum: null, warning: `${optPath}: the data does not match its recorded momentum_sha256 (damaged): ${restart}` };
+    if (opt.metadata.kind !== OPTIMIZER_KIND[optimizer]) {
+      return { state: null, warning: `${optPath} holds ${JSON.stringify(opt.metadata.kind)} state, not ${OPTIMIZER_KIND[optimizer]} (the model file's optimizer ${optimizer}): ${restart}` };
     }
-    return { momentum, warning: null };
+    const prefixes = names.map((r) => regionPrefix(optimizer, r));
+    const stray = opt.tensors.filter((t) => !prefixes.some((p) => t.name.startsWith(p))).map((t) => t.name);
+    if (stray.length) throw new Error(`${optPath}: unexpected tensors ${stray.join(', ')} for ${optimizer}'s state (${prefixes.map((p) => `${p}<tensor>`).join(', ')})`);
+    const state: Record<string, Float32Array> = {};
+    for (const [k, r] of names.entries()) {
+      const own = opt.tensors.filter((t) => t.name.startsWith(prefixes[k])).map((t) => ({ ...t, name: t.name.slice(prefixes[k].length) }));
+      state[r] = fill({ tensors: own }, prefixes[k] ? `${optPath} (${r})` : optPath);
+      const recorded = opt.metadata[`${r}_sha256`];
+      if (recorded !== undefined && recorded !== sha256Sync(state[r])) {
+        return { state: null, warning: `${optPath}: the data does not match its recorded ${r}_sha256 (damaged): ${restart}` };
+      }
+    }
+    return { state, warning: null };
   } catch (e) {
-    return { momentum: null, warning: `${(e as Error).message.replace(/; this file cannot be used, take an earlier checkpoint$/, '')}; ${restart}` };
+    return { state: null, warning: `${(e as Error).message.replace(/; this file cannot be used, take an earlier checkpoint$/, '')}; ${restart}` };
   }
 }

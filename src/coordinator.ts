@@ -5,7 +5,7 @@
 import { checkFits, firstSamples, type Mnist } from './data.js';
 import { fixedMismatch, initParam, type ModelSpec } from './model.js';
 import { builtInModel } from './models/index.js';
-import { averageSlots, learningRateAt, sgdStep } from './optimizer.js';
+import { averageSlots, learningRateAt, OPTIMIZER_STATE, optimizerStep } from './optimizer.js';
 import type { ResolvedOptions } from './options.js';
 import { MAX_STEP, ParamStore } from './params.js';
 import type { GradientResult, PoolFactory, ResultOf, Task, WorkerInit, WorkerPool } from './protocol.js';
@@ -23,6 +23,7 @@ export interface StepEvent {
   readonly stepsPerEpoch: number;
   /** Mean training loss over the step's batch (before the update). */
   readonly loss: number;
+  /** The learning rate this step's update used (the schedule's value at the step). */
   readonly learningRate: number;
   readonly samples: number;
   /** Wall time of this step and the samples per second it achieved. */
@@ -99,7 +100,8 @@ export interface Evaluation {
 /** Where training starts: fresh (initialised from the seed) or from saved weights. */
 export interface StartState {
   readonly weights?: Float32Array;
-  readonly momentum?: Float32Array;
+  /** The optimizer's state regions by name (ParamStore.state: sgd's momentum, or adam's exp_avg and exp_avg_sq); zeros when absent. */
+  readonly state?: Readonly<Record<string, Float32Array>>;
   readonly step?: number;
 }
 
@@ -154,10 +156,10 @@ export class Coordinator {
     checkFits(this.data.train, 'the training set', found);
     checkFits(this.data.test, 'the test set', found);
     this.stepsPerEpoch = Math.ceil(this.data.train.count / options.batchSize);
-    this.store = ParamStore.create(this.spec, options.shards);
+    this.store = ParamStore.create(this.spec, options.shards, OPTIMIZER_STATE[options.optimizer]);
     if (start.weights) this.store.weights.set(start.weights);
     else this.store.layout.tensors.forEach((t, i) => initParam(this.spec, i, options.seed, this.store.view(this.store.weights, t.name), options.weightInit));
-    if (start.momentum) this.store.momentum.set(start.momentum);
+    for (const [name, region] of Object.entries(start.state ?? {})) this.store.stateRegion(name).set(region);
     this.store.version = start.step ?? 0;
   }
 
@@ -227,11 +229,11 @@ export class Coordinator {
     const counts = shards.map((s) => s.length);
     const loss = results.reduce((sum, r) => sum + (r ? (r.count / batch.length) * r.loss : 0), 0);
     const finite = averageSlots(this.store, counts);
-    const learningRate = learningRateAt(this.options, epoch);
+    const learningRate = learningRateAt(this.options, version, this.stepsPerEpoch);
     if (!finite || !Number.isFinite(loss)) {
       throw await this.fail(`step ${version + 1}: the ${finite ? 'loss' : 'gradient'} is ${Number.isNaN(loss) ? 'NaN' : 'not finite'}; training diverged, lower the learning rate (now ${learningRate})`);
     }
-    sgdStep(this.store, learningRate, this.options.momentum);
+    optimizerStep(this.store, this.options, learningRate, version);
     this.store.version = version + 1;
     const done = performance.now();
     const ms = done - started;
@@ -326,6 +328,9 @@ export class Coordinator {
     }
     const last = Math.min(epochs * this.stepsPerEpoch, run.steps ?? Infinity);
     if (last > MAX_STEP) throw new TypeError(`train: the run would end at step ${last}, past the last step a run can count (${MAX_STEP}); ask for fewer epochs or steps`);
+    if (this.options.lrSchedule === 'cosine' && epochs > this.options.epochs) {
+      throw new TypeError(`train: the cosine schedule reaches 0 at the end of options.epochs (${this.options.epochs}); train at most that many epochs, or set options.epochs to ${epochs}`);
+    }
     const started = performance.now();
     let reason: DoneEvent['reason'] = 'completed';
     let evaluated: Evaluation | null = null;
@@ -371,9 +376,9 @@ export class Coordinator {
 
   /**
    * Replaces the named tensors' weights (copied in) after any running step; tensors not named keep
-   * theirs, and the momentum is left as it is. Every name must be the model's, every length its
-   * tensor's (and `shape`, when given, its shape); values finite; fixed tensors (C3's table, RBF
-   * centres) equal to the model's own and masked weights zero. Nothing changes when any is wrong.
+   * theirs, and the optimizer state is left as it is. Every name must be the model's, every length
+   * its tensor's (and `shape`, when given, its shape); values finite; fixed tensors (C3's table,
+   * RBF centres) equal to the model's own and masked weights zero. Nothing changes when any is wrong.
    */
   setWeights(weights: Record<string, ArrayLike<number> | { shape?: readonly number[]; values: ArrayLike<number> }>): Promise<void> {
     if (typeof weights !== 'object' || weights === null) return Promise.reject(new TypeError('setWeights: weights must be an object of name -> values'));

@@ -3,8 +3,10 @@
 export { createTrainer, Trainer } from './trainer.js';
 export { Coordinator, cutShards } from './coordinator.js';
 export type { StepEvent, EpochEvent, DoneEvent, TrainEvent, TrainRun, Evaluation, StartState } from './coordinator.js';
-export { DEFAULTS, resolveOptions } from './options.js';
-export type { TrainerOptions, ResolvedOptions } from './options.js';
+export { DEFAULTS, ADAM_LEARNING_RATE, DEFAULT_WEIGHT_DECAY, RANGES, resolveOptions } from './options.js';
+export type { TrainerOptions, ResolvedOptions, Range } from './options.js';
+export { OPTIMIZERS, LR_SCHEDULES, learningRateAt } from './optimizer.js';
+export type { OptimizerName, LrScheduleName, Schedule } from './optimizer.js';
 export { defineModel, convParams, denseParams, WEIGHT_INITS, trainableCount, modelOptionsOf } from './model.js';
 export type {
   ModelDefinition, ModelSpec, ParamDef, ParamSpec, ModelOptionDef, ModelContext, Augmentation, ImageShape, Params, WeightInit,

@@ -4,6 +4,7 @@ import { checkDataset, type Mnist } from './data.js';
 import { modelOptionsOf, WEIGHT_INITS, type ModelSpec, type WeightInit } from './model.js';
 import { builtInModel, MODEL_NAMES, type LoadedModel } from './models/index.js';
 import type { PoolFactory } from './protocol.js';
+import { LR_SCHEDULES, OPTIMIZERS, type LrScheduleName, type OptimizerName } from './optimizer.js';
 import { KERNEL_SETS, type KernelSet } from './kernel-set.js';
 
 export interface TrainerOptions {
@@ -20,13 +21,23 @@ export interface TrainerOptions {
   shards?: number;
   /** B, the global minibatch. Default 64. */
   batchSize?: number;
-  /** Initial learning rate. Default: the model's (lenet5 0.01, lenet5-softmax 0.05), else 0.01. */
+  /** `sgd` (with momentum), `adam` or `adamw`, as torch.optim computes them (optimizer.ts). Default `sgd`. */
+  optimizer?: OptimizerName;
+  /** Initial learning rate. Default: sgd the model's (lenet5 0.01, lenet5-softmax 0.05), else 0.01; adam and adamw 0.001. */
   learningRate?: number;
-  /** The learning rate is multiplied by lrDecay every lrDecayEvery epochs. Defaults 0.5 and 3. */
+  /** `step` (x lrDecay every lrDecayEvery epochs) or `cosine` (lr * (1 + cos(pi t / T)) / 2 at step t of T = epochs x steps per epoch). Default `step`. */
+  lrSchedule?: LrScheduleName;
+  /** With the `step` schedule, the learning rate is multiplied by lrDecay every lrDecayEvery epochs. Defaults 0.5 and 3. */
   lrDecay?: number;
   lrDecayEvery?: number;
   /** SGD momentum (PyTorch convention: v = mu v + g; w -= lr v). Default 0.9. */
   momentum?: number;
+  /** sgd and adam: an L2 term wd w added to the gradient; adamw: decoupled, w -= lr wd w. Default 0; 0.01 for adamw (PyTorch's). */
+  weightDecay?: number;
+  /** adam and adamw: the moments' decay rates and the denominator's epsilon. Defaults 0.9, 0.999, 1e-8 (PyTorch's). */
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
   /** Seeds initial weights, sample order and distortions. Default 1. */
   seed?: number;
   /** How `uniform` tensors start (model.ts WeightInit): `paper` (2.4 / fan-in) or `pytorch` (1 / sqrt(fan-in)). Default: the model's (lenet5 `paper`), else `pytorch`. */
@@ -63,10 +74,17 @@ export interface ResolvedOptions {
   readonly workers: number;
   readonly shards: number;
   readonly batchSize: number;
+  readonly optimizer: OptimizerName;
   readonly learningRate: number;
+  readonly lrSchedule: LrScheduleName;
   readonly lrDecay: number;
   readonly lrDecayEvery: number;
+  /** Read by sgd only; beta1, beta2 and epsilon by adam and adamw only. */
   readonly momentum: number;
+  readonly weightDecay: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
   readonly seed: number;
   readonly weightInit: WeightInit;
   readonly shuffle: boolean;
@@ -78,15 +96,24 @@ export interface ResolvedOptions {
   readonly taskAttempts: number;
 }
 
-/** The trainer's defaults; a model's definition may set its own learningRate and weightInit. */
+export const ADAM_LEARNING_RATE = 0.001;
+/** PyTorch's defaults: no decay for SGD and Adam, 0.01 for AdamW. */
+export const DEFAULT_WEIGHT_DECAY: Readonly<Record<OptimizerName, number>> = { sgd: 0, adam: 0, adamw: 0.01 };
+
+/** The trainer's defaults; a model's definition may set its own (SGD) learningRate and weightInit. */
 export const DEFAULTS = Object.freeze({
   model: 'lenet5',
   batchSize: 64,
+  optimizer: 'sgd' as OptimizerName,
+  lrSchedule: 'step' as LrScheduleName,
   learningRate: 0.01,
   weightInit: 'pytorch' as WeightInit,
   lrDecay: 0.5,
   lrDecayEvery: 3,
   momentum: 0.9,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
   seed: 1,
   shuffle: true,
   augment: true,
@@ -99,6 +126,34 @@ export const DEFAULTS = Object.freeze({
 /** The options a checkpoint records; used to fill what the caller did not give when resuming. */
 export type RecordedOptions = Partial<Omit<ResolvedOptions, 'workers' | 'kernels' | 'taskTimeoutMs' | 'taskAttempts' | 'modelSource'>>;
 
+/** A closed or half-open interval of numbers. */
+export interface Range {
+  readonly lo: number;
+  readonly hi: number;
+  readonly loOpen?: boolean;
+  readonly hiOpen?: boolean;
+}
+
+/**
+ * The ranges of the real-valued optimizer options, checked here and by the command line's flags
+ * (src/cli/main.ts). A beta of 1 would never forget (and make Adam's bias correction 1 - beta^t
+ * zero); epsilon 0 would divide by zero where a gradient has always been zero.
+ */
+export const RANGES = Object.freeze({
+  learningRate: { lo: 0, hi: 10, loOpen: true },
+  lrDecay: { lo: 0, hi: 1, loOpen: true },
+  momentum: { lo: 0, hi: 0.999 },
+  weightDecay: { lo: 0, hi: 1 },
+  beta1: { lo: 0, hi: 1, hiOpen: true },
+  beta2: { lo: 0, hi: 1, hiOpen: true },
+  epsilon: { lo: 0, hi: 1, loOpen: true },
+} satisfies Record<string, Range>);
+
+/** "[0, 1)", "(0, 10]" */
+export const rangeText = (r: Range) => `${r.loOpen ? '(' : '['}${r.lo}, ${r.hi}${r.hiOpen ? ')' : ']'}`;
+
+export const inRange = (v: number, r: Range) => Number.isFinite(v) && (r.loOpen ? v > r.lo : v >= r.lo) && (r.hiOpen ? v < r.hi : v <= r.hi);
+
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
 function positiveInt(name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number {
@@ -107,10 +162,32 @@ function positiveInt(name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): n
 }
 
 function finiteIn(name: string, v: unknown, lo: number, hi: number, loOpen = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || (loOpen ? v <= lo : v < lo) || v > hi) {
-    throw new TypeError(`options.${name} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}], got ${String(v)}`);
-  }
+  return within(name, v, { lo, hi, loOpen });
+}
+
+function within(name: string, v: unknown, r: Range): number {
+  if (typeof v !== 'number' || !inRange(v, r)) throw new TypeError(`options.${name} must be a number in ${rangeText(r)}, got ${String(v)}`);
   return v;
+}
+
+function oneOf<T extends string>(name: string, v: unknown, choices: readonly T[]): T {
+  if (!choices.includes(v as T)) throw new TypeError(`options.${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+/** Options that only some optimizers or schedules read: giving one to another is a mistake to say. */
+function refuseUnused(o: TrainerOptions, optimizer: OptimizerName, lrSchedule: LrScheduleName): void {
+  const adam = "Adam's, but options.optimizer is sgd: leave it out, or give optimizer adam or adamw";
+  const step = `the step schedule's, but options.lrSchedule is ${lrSchedule}: leave it out, or give lrSchedule step`;
+  const unused: [keyof TrainerOptions, boolean, string][] = [
+    ['momentum', optimizer !== 'sgd', `SGD's, but options.optimizer is ${optimizer}: leave it out (beta1 is its counterpart)`],
+    ['beta1', optimizer === 'sgd', adam],
+    ['beta2', optimizer === 'sgd', adam],
+    ['epsilon', optimizer === 'sgd', adam],
+    ['lrDecay', lrSchedule !== 'step', step],
+    ['lrDecayEvery', lrSchedule !== 'step', step],
+  ];
+  for (const [k, unusedHere, why] of unused) if (unusedHere && o[k] !== undefined) throw new TypeError(`options.${k} is ${why}`);
 }
 
 /** The model's augmentation ranges as asked (true: its defaults), or null for none. */
@@ -138,8 +215,9 @@ function resolveAugment(v: unknown, spec: ModelSpec): Readonly<Record<string, nu
 export function resolveOptions(o: TrainerOptions, defaultWorkers: number, recorded: RecordedOptions = {}, model?: LoadedModel): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
   const known = new Set([
-    'model', 'modelOptions', 'workers', 'shards', 'batchSize', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'seed', 'weightInit',
-    'shuffle', 'augment', 'epochs', 'data', 'limit', 'init', 'kernels', 'pool', 'taskTimeoutMs', 'taskAttempts',
+    'model', 'modelOptions', 'workers', 'shards', 'batchSize', 'optimizer', 'learningRate', 'lrSchedule', 'lrDecay', 'lrDecayEvery',
+    'momentum', 'weightDecay', 'beta1', 'beta2', 'epsilon', 'seed', 'weightInit', 'shuffle', 'augment', 'epochs', 'data', 'limit', 'init',
+    'kernels', 'pool', 'taskTimeoutMs', 'taskAttempts',
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`options.${k} is not an option; known: ${[...known].join(', ')}`);
   const pick = <K extends keyof RecordedOptions>(k: K) => (o as RecordedOptions)[k] ?? recorded[k];
@@ -163,6 +241,14 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
   if (recorded.model !== undefined && spec.name !== recorded.model) {
     throw new TypeError(`options.model is ${spec.name} but the checkpoint holds a ${recorded.model} model`);
   }
+  const optimizer = oneOf('optimizer', pick('optimizer') ?? DEFAULTS.optimizer, OPTIMIZERS);
+  if (o.optimizer !== undefined && recorded.optimizer !== undefined && o.optimizer !== recorded.optimizer) {
+    // Refused rather than restarted: the checkpoint's state (momentum, or Adam's moments), step
+    // count and schedule belong to the other optimizer, so the run would be neither.
+    throw new TypeError(`options.optimizer is ${o.optimizer} but the checkpoint was trained with ${recorded.optimizer}; resume with optimizer ${recorded.optimizer} (or leave it out), or start a new run`);
+  }
+  const lrSchedule = oneOf('lrSchedule', pick('lrSchedule') ?? DEFAULTS.lrSchedule, LR_SCHEDULES);
+  refuseUnused(o, optimizer, lrSchedule);
   const workers = positiveInt('workers', o.workers ?? defaultWorkers, 256);
   const batchSize = positiveInt('batchSize', pick('batchSize') ?? DEFAULTS.batchSize, 65536);
   const shards = positiveInt('shards', pick('shards') ?? Math.min(workers, batchSize), 1024);
@@ -184,10 +270,16 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
     workers,
     shards,
     batchSize,
-    learningRate: finiteIn('learningRate', pick('learningRate') ?? spec.defaults.learningRate ?? DEFAULTS.learningRate, 0, 10, true),
-    lrDecay: finiteIn('lrDecay', pick('lrDecay') ?? DEFAULTS.lrDecay, 0, 1, true),
+    optimizer,
+    learningRate: within('learningRate', pick('learningRate') ?? (optimizer === 'sgd' ? spec.defaults.learningRate ?? DEFAULTS.learningRate : ADAM_LEARNING_RATE), RANGES.learningRate),
+    lrSchedule,
+    lrDecay: within('lrDecay', pick('lrDecay') ?? DEFAULTS.lrDecay, RANGES.lrDecay),
     lrDecayEvery: positiveInt('lrDecayEvery', pick('lrDecayEvery') ?? DEFAULTS.lrDecayEvery, 1e6),
-    momentum: finiteIn('momentum', pick('momentum') ?? DEFAULTS.momentum, 0, 0.999),
+    momentum: within('momentum', pick('momentum') ?? DEFAULTS.momentum, RANGES.momentum),
+    weightDecay: within('weightDecay', pick('weightDecay') ?? DEFAULT_WEIGHT_DECAY[optimizer], RANGES.weightDecay),
+    beta1: within('beta1', pick('beta1') ?? DEFAULTS.beta1, RANGES.beta1),
+    beta2: within('beta2', pick('beta2') ?? DEFAULTS.beta2, RANGES.beta2),
+    epsilon: within('epsilon', pick('epsilon') ?? DEFAULTS.epsilon, RANGES.epsilon),
     seed,
     weightInit,
     shuffle,

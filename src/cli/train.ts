@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { createTrainer, type Trainer } from '../trainer.js';
 import type { EpochEvent, StepEvent, TrainEvent } from '../coordinator.js';
-import type { TrainerOptions } from '../options.js';
+import type { ResolvedOptions, TrainerOptions } from '../options.js';
 import { checkWritable, saveFiles } from '../files.js';
 import { optimizerPath, readCheckpoint } from '../checkpoint.js';
 import { trainingSvg } from '../plot.js';
@@ -41,7 +41,17 @@ export interface TrainFlags {
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** The settings that make a run this run: resuming into a folder needs them to agree. */
-const RUN_KEYS = ['model', 'modelOptions', 'seed', 'batchSize', 'shards', 'learningRate', 'lrDecay', 'lrDecayEvery', 'momentum', 'shuffle', 'limit'] as const;
+const RUN_KEYS = [
+  'model', 'modelOptions', 'seed', 'batchSize', 'shards', 'optimizer', 'learningRate', 'lrSchedule', 'lrDecay', 'lrDecayEvery', 'momentum', 'weightDecay',
+  'beta1', 'beta2', 'epsilon', 'shuffle', 'limit',
+] as const;
+
+/** The banner's account of the update: "sgd: lr 0.01 (x0.5 every 3 epochs), momentum 0.9", only what the optimizer and schedule read. */
+function updateSummary(o: ResolvedOptions, stepsPerEpoch: number): string {
+  const schedule = o.lrSchedule === 'cosine' ? `cosine to 0 over ${grouped(o.epochs * stepsPerEpoch)} steps` : `x${o.lrDecay} every ${o.lrDecayEvery} epochs`;
+  const own = o.optimizer === 'sgd' ? `momentum ${o.momentum}` : `betas ${o.beta1}, ${o.beta2}, epsilon ${o.epsilon}`;
+  return `${o.optimizer}: lr ${o.learningRate} (${schedule}), ${own}${o.weightDecay ? `, weight decay ${o.weightDecay}` : ''}`;
+}
 
 /**
  * A resumed run may continue a run folder only if the folder's checkpoint is of the same run
@@ -99,7 +109,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const every = flags.saveEvery;
   say(
     `lenet5 train: ${o.model} on ${grouped(trainer.data.train.count)} samples, ${o.workers} workers, S=${o.shards}, batch ${o.batchSize}, ` +
-      `lr ${o.learningRate} (x${o.lrDecay} every ${o.lrDecayEvery} epochs), momentum ${o.momentum}, ` +
+      `${updateSummary(o, trainer.stepsPerEpoch)}, ` +
       `${o.augment ? 'augmentation on' : 'no augmentation'}, seed ${o.seed}` +
       (trainer.step ? `; resuming at step ${trainer.step}` : ''),
   );
