@@ -42,7 +42,7 @@ describe('resolveOptions', () => {
     [{ data: { train: { images: new Uint8Array(784), labels: Uint8Array.of(1), count: 1, shape: [28, 28] }, test: {} } }, /options.data.train.shape must be one image's .*got \[28,28\]/],
     // 32x32 images are not read as 28x28 ones
     [{ data: { train: { images: new Uint8Array(3 * 1024), labels: new Uint8Array(3), count: 3, shape: [28, 28, 1] }, test: {} } },
-      /options.data.train.images has 3072 bytes for 3 images \(1024 a sample\) but options.data.train.shape \[28, 28, 1\] says 784 a sample: give count x 28 x 28 x 1 = 2352 bytes, or the shape they have/],
+      /options.data.train.images has 3072 values for 3 images \(1024 a sample\) but options.data.train.shape \[28, 28, 1\] says 784 a sample: give count x 28 x 28 x 1 = 2352 values, or the shape they have/],
     [{ data: { train: { images: new Uint8Array(2 * 784), labels: new Uint8Array(3), count: 2, shape: [28, 28, 1] }, test: {} } }, /options.data.train.labels must be a Uint8Array of count = 2 labels, got 3/],
     [{ pool: 'piscina' }, /options.pool must be a pool factory/],
   ])('%j is refused: %s', (options, message) => {
