@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { tf, useKernels } from '../src/tf.js';
 import { tf as publicTf } from '../src/model-ops.js';
@@ -78,6 +78,9 @@ describe('defineModel', () => {
     writeFileSync(join(dir, 'none.js'), 'export const x = 1;\n');
     await expect(loadModel(join(dir, 'none.js'))).rejects.toThrow(/has no default export of a model; end it with `export default defineModel\(\{ \.\.\. \}\)`/);
     await expect(loadModel(join(dir, 'missing.js'))).rejects.toThrow(/options.model: cannot load model module \S+missing.js/);
+    // A model by URL: the same module, its source the URL itself (what every worker imports).
+    const url = pathToFileURL(join(root, 'examples', 'models', 'mlp.js')).href;
+    expect(await loadModel(url)).toMatchObject({ source: url, spec: { name: 'mnist-mlp', classes: 10 } });
     await expect(loadModel('lenet6')).rejects.toThrow(/"lenet6" is not a built-in model \(lenet5, lenet5-softmax\); for a model file give its path, e.g. .\/lenet6.js/);
   });
 });

@@ -120,6 +120,14 @@ export function maxPool(g: usize, x: usize, out: usize): void {
     }
 }
 
+/** dx[at, k] += dy at d, unless no value of the window was a maximum (at = -1: all NaN). */
+// @ts-ignore: decorator
+@inline function addAt(dx: usize, at: i32, c: i32, k: i32, d: usize): void {
+  if (at < 0) return;
+  const p = dx + (<usize>(at * c + k) << 2);
+  store<f32>(p, load<f32>(p) + load<f32>(d));
+}
+
 /** dx [n, h, w, c] (overwritten): each window's dy added at the position of its maximum. */
 export function maxPoolGrad(g: usize, x: usize, dy: usize, dx: usize): void {
   const G = changetype<Geometry>(g);
@@ -132,7 +140,27 @@ export function maxPoolGrad(g: usize, x: usize, dy: usize, dx: usize): void {
       const y0 = max(0, oy * sh - pt), y1 = min(h, oy * sh - pt + fh);
       for (let ox = 0; ox < ow; ox++) {
         const x0 = max(0, ox * sw - pl), x1 = min(w, ox * sw - pl + fw);
-        for (let k = 0; k < c; k++) {
+        let k = 0;
+        // Four channels at a time: each lane keeps its own maximum and where it is, taking a
+        // value only when strictly greater (as the scalar loop below: the first maximum wins).
+        for (; k + 4 <= c; k += 4) {
+          let m = f32x4.splat(-Infinity);
+          let at = i32x4.splat(-1);
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = x0; ix < x1; ix++) {
+              const pixel = (s * h + iy) * w + ix;
+              const v = v128.load(x + (<usize>(pixel * c + k) << 2));
+              const gt = f32x4.gt(v, m);
+              m = v128.bitselect(v, m, gt);
+              at = v128.bitselect(i32x4.splat(pixel), at, gt);
+            }
+          addAt(dx, i32x4.extract_lane(at, 0), c, k, d);
+          addAt(dx, i32x4.extract_lane(at, 1), c, k + 1, d + 4);
+          addAt(dx, i32x4.extract_lane(at, 2), c, k + 2, d + 8);
+          addAt(dx, i32x4.extract_lane(at, 3), c, k + 3, d + 12);
+          d += 16;
+        }
+        for (; k < c; k++) {
           let m: f32 = -Infinity;
           let at = -1; // the pixel (s h + iy) w + ix of the maximum
           for (let iy = y0; iy < y1; iy++)
@@ -144,10 +172,7 @@ export function maxPoolGrad(g: usize, x: usize, dy: usize, dx: usize): void {
                 at = pixel;
               }
             }
-          if (at >= 0) {
-            const p = dx + (<usize>(at * c + k) << 2);
-            store<f32>(p, load<f32>(p) + load<f32>(d));
-          }
+          addAt(dx, at, c, k, d);
           d += 4;
         }
       }
