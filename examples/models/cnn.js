@@ -38,7 +38,7 @@ export default defineModel({
   },
   forward(p, x) {
     const relu = { activation: 'relu', padding: 'same' };
-    const c1 = conv2d(x, p['conv1.weight'], p['conv1.bias'], relu); //  [n, 28, 28, 16]
+    const c1 = conv2d(x, p['conv1.weight'], p['conv1.bias'], { ...relu, inputGrad: false }); // [n, 28, 28, 16]; x is data
     const s1 = tf.maxPool(c1, 2, 2, 'valid'); //                          [n, 14, 14, 16]
     const c2 = conv2d(s1, p['conv2.weight'], p['conv2.bias'], relu); // [n, 14, 14, 32]
     const s2 = tf.maxPool(c2, 2, 2, 'valid'); //                          [n, 7, 7, 32]

@@ -13,7 +13,7 @@ export default defineModel({
   params: [...denseParams('fc1', 28 * 28, 256), ...denseParams('fc2', 256, 10)],
   // The default prepare(): pixel p -> p / 255.
   forward(p, x) {
-    const h = dense(x, p['fc1.weight'], p['fc1.bias'], { activation: 'relu' }); // [n, 256]
+    const h = dense(x, p['fc1.weight'], p['fc1.bias'], { activation: 'relu', inputGrad: false }); // [n, 256]; x is data
     return dense(h, p['fc2.weight'], p['fc2.bias']); //                            [n, 10] logits
   },
   defaults: { learningRate: 0.05 },
