@@ -65,8 +65,12 @@ const browser = { absWorkingDir: root, bundle: true, format: 'esm', platform: 'b
 // lenet5-parallel/browser: the entry and its Web Worker, sharing chunks so that a page and each
 // worker load tfjs once (and a model module importing index.js by URL gets that same instance).
 // A page loads these files as they are, so every import must be bundled: none may stay external.
+// Minified (whitespace and syntax; names kept, for stack traces and error messages): a page
+// downloads it as it is, and it is most of the tarball.
 const { metafile } = await build({
   ...browser,
+  minifyWhitespace: true,
+  minifySyntax: true,
   entryPoints: { index: 'src/browser.ts', 'comlink-worker': 'workers/comlink-worker.ts' },
   outdir: 'dist/browser',
   splitting: true,

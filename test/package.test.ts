@@ -103,10 +103,9 @@ function embeddingExample(): string {
   expect(code, 'README.md has a ts block under "## Embedding"').toBeTruthy();
   let program = code!;
   for (const [from, to] of [
-    ['workers: 4', 'workers: 2'],
+    ['workers: 2', 'workers: 2'],
     ['{ epochs: 1, signal: stop.signal }', '{ steps: 200, signal: stop.signal }'],
-    ['console.log(ev.weightsSha256)', 'console.log(JSON.stringify({ testError: ev.testError, weightsSha256: ev.weightsSha256 }))'],
-    ["if (ev.type === 'step') console.log", "if (ev.type === 'step' && ev.step % 50 === 0) console.log"],
+    ['console.log(ev.reason, ev.testError, ev.weightsSha256)', 'console.log(JSON.stringify({ testError: ev.testError, weightsSha256: ev.weightsSha256 }))'],
   ]) {
     expect(program, `the README's example has ${from}`).toContain(from);
     program = program.replace(from, to);
