@@ -12,6 +12,7 @@ import { resolveOptions } from '../src/options.js';
 import { piscinaPool } from '../src/pools/piscina.js';
 import { inlinePool } from '../src/pools/inline.js';
 import { batchOf, initialStore } from './helpers/setup.js';
+import { directionalChecks } from './helpers/finite-differences.js';
 import { referenceLoss } from './helpers/reference.js';
 
 const mnist = loadMnist();
@@ -39,20 +40,9 @@ describe.each(KERNEL_SETS)('with the %s kernels', (kernels) => {
       // truncation h^2 L'''/6 and rounding ~ 8 eps32 |L| / h (eps32 = 6e-8, |L| <= 90): both stay
       // below 1e-3 |g_t| for these tensors (measured worst: 9e-4 for lenet5-softmax c1.bias);
       // we allow 1e-2, so a wrong gradient (sign, scale, missing term) cannot pass.
-      const h = 3e-2;
-      for (const t of store.layout.tensors.filter((v) => v.trainable)) {
-        const gt = g.subarray(t.offset, t.offset + t.size);
-        const norm = Math.sqrt(gt.reduce((a, v) => a + v * v, 0));
-        expect(norm, t.name).toBeGreaterThan(3e-3);
-        const w = store.view(store.weights, t.name);
-        const w0 = w.slice();
-        for (let i = 0; i < w.length; i++) w[i] = w0[i] + (h * gt[i]) / norm;
-        const plus = lossAt(spec, store, b.x, b.y);
-        for (let i = 0; i < w.length; i++) w[i] = w0[i] - (h * gt[i]) / norm;
-        const minus = lossAt(spec, store, b.x, b.y);
-        w.set(w0);
-        const fd = (plus - minus) / (2 * h);
-        expect(Math.abs(fd - norm) / norm, `${t.name}: |g| ${norm}, difference quotient ${fd}`).toBeLessThan(1e-2);
+      for (const { name, norm, fd } of directionalChecks(store, g, () => lossAt(spec, store, b.x, b.y), 3e-2)) {
+        expect(norm, name).toBeGreaterThan(3e-3);
+        expect(Math.abs(fd - norm) / norm, `${name}: |g| ${norm}, difference quotient ${fd}`).toBeLessThan(1e-2);
       }
     });
 

@@ -16,6 +16,7 @@ import { createTrainer, type Trainer } from '../src/trainer.js';
 import { computeGradient } from '../src/worker.js';
 import { ParamStore } from '../src/params.js';
 import { batchOf } from './helpers/setup.js';
+import { directionalChecks } from './helpers/finite-differences.js';
 import { tempDir } from './helpers/tmp.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -106,20 +107,9 @@ describe.each(EXAMPLES)('%s', (file) => {
     // ReLU and max pooling are piecewise linear: a small step (h = 1e-3 along the unit gradient)
     // crosses few kinks; float32 rounding (~8 eps |L| / h ~ 1e-3 |L|) stays below the 2% allowed
     // of |g|, and a wrong gradient (sign, scale, a missing term) is off by far more.
-    const h = 1e-3;
-    for (const t of store.layout.tensors.filter((v) => v.trainable)) {
-      const gt = g.subarray(t.offset, t.offset + t.size);
-      const norm = Math.sqrt(gt.reduce((a, v) => a + v * v, 0));
-      expect(norm, t.name).toBeGreaterThan(1e-3);
-      const w = store.view(store.weights, t.name);
-      const w0 = w.slice();
-      for (let i = 0; i < w.length; i++) w[i] = w0[i] + (h * gt[i]) / norm;
-      const plus = lossAt(spec, store);
-      for (let i = 0; i < w.length; i++) w[i] = w0[i] - (h * gt[i]) / norm;
-      const minus = lossAt(spec, store);
-      w.set(w0);
-      const fd = (plus - minus) / (2 * h);
-      expect(Math.abs(fd - norm) / norm, `${t.name}: |g| ${norm}, difference quotient ${fd}`).toBeLessThan(2e-2);
+    for (const { name, norm, fd } of directionalChecks(store, g, () => lossAt(spec, store), 1e-3)) {
+      expect(norm, name).toBeGreaterThan(1e-3);
+      expect(Math.abs(fd - norm) / norm, `${name}: |g| ${norm}, difference quotient ${fd}`).toBeLessThan(2e-2);
     }
     b.x.dispose();
     b.y.dispose();

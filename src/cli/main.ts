@@ -149,6 +149,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .command('bench')
     .description('steady-state training throughput (samples/s) for 1..N workers, median of several runs')
     .addOption(new Option('--models <list>', 'comma-separated built-in names or model module paths').argParser(models).default(['lenet5-softmax', 'lenet5'], 'lenet5-softmax,lenet5'))
+    .addOption(new Option('--model <name|path>', 'one model, as train takes it (instead of --models)').conflicts('models'))
     .option('--workers <list>', `comma-separated worker counts (default: ${defaultWorkerCounts(cores).join(',')})`, intList)
     .option('--batch <b>', 'global minibatch', int(1, 65536), 64)
     .option('--runs <n>', 'timed runs per configuration; the median is reported', int(1, 1000), 5)
@@ -159,7 +160,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, warmup, kernels, stepMs, taskMs, updateMs}; with --profile, {type: "profile", ..., byKernel, bySize, fixedMs, twoWorkerBound}')
     .action(async (f) => {
       code = await benchCommand({
-        models: f.models, workers: f.workers, batch: f.batch, runs: f.runs, steps: f.steps, warmup: f.warmup, kernels: f.kernels, profile: Boolean(f.profile), json: Boolean(f.json),
+        models: f.model ? [f.model] : f.models, workers: f.workers, batch: f.batch, runs: f.runs, steps: f.steps, warmup: f.warmup, kernels: f.kernels, profile: Boolean(f.profile), json: Boolean(f.json),
       });
     });
 
