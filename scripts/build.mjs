@@ -61,7 +61,14 @@ await build({
   logLevel: 'warning',
   banner: { js: "import { createRequire as __lenet5CreateRequire } from 'node:module'; const require = __lenet5CreateRequire(import.meta.url);" },
 });
-const browser = { absWorkingDir: root, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', mainFields: ['module', 'browser', 'main'], sourcemap: true, logLevel: 'warning' };
+// Modules with a browser twin (name.browser.ts beside name.ts) take it in the browser bundles.
+const browserTwins = {
+  name: 'browser-twins',
+  setup(b) {
+    b.onResolve({ filter: /\/import-url\.js$/ }, (args) => ({ path: join(args.resolveDir, 'import-url.browser.ts') }));
+  },
+};
+const browser = { absWorkingDir: root, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', mainFields: ['module', 'browser', 'main'], sourcemap: true, logLevel: 'warning', plugins: [browserTwins] };
 // lenet5-parallel/browser: the entry and its Web Worker, sharing chunks so that a page and each
 // worker load tfjs once (and a model module importing index.js by URL gets that same instance).
 // A page loads these files as they are, so every import must be bundled: none may stay external.

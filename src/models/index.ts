@@ -4,6 +4,7 @@
 import { defineModel, type ModelSpec } from '../model.js';
 import lenet5 from './lenet5.js';
 import lenet5Softmax from './lenet5-softmax.js';
+import { importUrl } from './import-url.js';
 
 /** The built-in models, by name. */
 export const BUILT_IN_MODELS: Readonly<Record<string, ModelSpec>> = Object.freeze({ lenet5, 'lenet5-softmax': lenet5Softmax });
@@ -49,7 +50,7 @@ export async function loadModel(ref: string, what = 'options.model'): Promise<Lo
   const url = modelUrl(ref);
   let mod: { default?: unknown };
   try {
-    mod = await import(/* @vite-ignore */ url);
+    mod = await importUrl(url);
   } catch (e) {
     throw new TypeError(`${what}: cannot load model module ${ref}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { cause: e });
   }
