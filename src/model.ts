@@ -195,7 +195,7 @@ export function defineModel(d: ModelDefinition | ModelSpec): ModelSpec {
       else for (let i = 0; i < inputSize; i++) out[i] = img[i] / 255;
     }),
     loss: d.loss ?? ((scores: Tensor2D, oneHot: Tensor2D, reduction: 'mean' | 'none') => softmaxCrossEntropy(scores, oneHot, { reduction })),
-    probabilities: d.probabilities ?? softmaxProbabilities,
+    probabilities: d.probabilities ?? ((scores: ArrayLike<number>) => softmax(Array.from(scores))),
     scoreName: d.scoreName ?? 'logit',
     options, augment: d.augment ?? null, defaults: d.defaults ?? {}, checked: true as const,
   });
@@ -208,12 +208,16 @@ export function defineModel(d: ModelDefinition | ModelSpec): ModelSpec {
  */
 export const UNRECOGNISED = 0.9;
 
-function softmaxProbabilities(scores: ArrayLike<number>): { probabilities: number[]; none: number } {
-  const z = Array.from(scores);
-  const m = Math.max(...z);
+/**
+ * The softmax of logits z and, when `none` is finite, of one more logit for "none of these" (its
+ * share is `none` in the result; 0 without it). The default `probabilities` is softmax(scores).
+ */
+export function softmax(z: readonly number[], none = -Infinity): { probabilities: number[]; none: number } {
+  const m = Math.max(none, ...z);
   const e = z.map((v) => Math.exp(v - m));
-  const total = e.reduce((a, b) => a + b, 0);
-  return { probabilities: e.map((v) => v / total), none: 0 };
+  const eNone = Math.exp(none - m);
+  const total = e.reduce((a, b) => a + b, eNone);
+  return { probabilities: e.map((v) => v / total), none: eNone / total };
 }
 
 /** A conv layer's weight [out, in, k, k] and bias [out], started as PyTorch's nn.Conv2d starts them. */
@@ -253,11 +257,16 @@ export function modelOptionsOf(spec: ModelSpec, given: Readonly<Record<string, u
   return out;
 }
 
+/** The 0/1 values of p's mask (a fixed tensor of the spec, checked by defineModel), or null. */
+function maskOf(spec: ModelSpec, p: ParamSpec): Float32Array | null {
+  return p.mask ? spec.params.find((q) => q.name === p.mask)!.value! : null;
+}
+
 /** Number of trainable scalars of one tensor (masked-out entries do not count). */
 export function trainableCount(spec: ModelSpec, p: ParamSpec): number {
   if (!p.trainable) return 0;
-  if (!p.mask) return sizeOf(p.shape);
-  const mask = spec.params.find((q) => q.name === p.mask)!.value!;
+  const mask = maskOf(spec, p);
+  if (!mask) return sizeOf(p.shape);
   const perMaskEntry = sizeOf(p.shape) / mask.length;
   return mask.reduce((n, m) => n + (m ? perMaskEntry : 0), 0);
 }
@@ -280,8 +289,8 @@ export function initParam(spec: ModelSpec, index: number, seed: number, out: Flo
       out[k] = (2 * uniform01(rng) - 1) * bound;
     }
   }
-  if (!p.mask) return;
-  const mask = spec.params.find((q) => q.name === p.mask)!.value!;
+  const mask = maskOf(spec, p);
+  if (!mask) return;
   const perMaskEntry = sizeOf(p.shape) / mask.length;
   for (let k = 0; k < out.length; k++) if (mask[Math.floor(k / perMaskEntry)] === 0) out[k] = 0;
 }
@@ -305,8 +314,8 @@ export function fixedMismatch(spec: ModelSpec, layout: Layout, weights: Float32A
     const t = layout.tensors.find((v) => v.name === p.name)!;
     const got = weights.subarray(t.offset, t.offset + t.size);
     if (p.value && got.some((v, i) => v !== p.value![i])) return `${p.name} is fixed in a ${spec.name} model but differs from its definition`;
-    if (p.mask) {
-      const mask = spec.params.find((q) => q.name === p.mask)!.value!;
+    const mask = maskOf(spec, p);
+    if (mask) {
       const per = t.size / mask.length;
       if (got.some((v, i) => v !== 0 && mask[Math.floor(i / per)] === 0)) return `${p.name} has non-zero weights where ${p.mask} is 0`;
     }

@@ -161,10 +161,6 @@ function positiveInt(name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): n
   return v;
 }
 
-function finiteIn(name: string, v: unknown, lo: number, hi: number, loOpen = false): number {
-  return within(name, v, { lo, hi, loOpen });
-}
-
 function within(name: string, v: unknown, r: Range): number {
   if (typeof v !== 'number' || !inRange(v, r)) throw new TypeError(`options.${name} must be a number in ${rangeText(r)}, got ${String(v)}`);
   return v;
@@ -253,16 +249,14 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
   const batchSize = positiveInt('batchSize', pick('batchSize') ?? DEFAULTS.batchSize, 65536);
   const shards = positiveInt('shards', pick('shards') ?? Math.min(workers, batchSize), 1024);
   if (shards > batchSize) throw new TypeError(`options.shards (${shards}) must not exceed options.batchSize (${batchSize}): every micro-batch needs a sample`);
-  const kernels = o.kernels ?? DEFAULTS.kernels;
-  if (!KERNEL_SETS.includes(kernels)) throw new TypeError(`options.kernels must be one of ${KERNEL_SETS.join(', ')}, got ${JSON.stringify(kernels)}`);
+  const kernels = oneOf('kernels', o.kernels ?? DEFAULTS.kernels, KERNEL_SETS);
   const shuffle = pick('shuffle') ?? DEFAULTS.shuffle;
   if (typeof shuffle !== 'boolean') throw new TypeError(`options.shuffle must be a boolean, got ${String(shuffle)}`);
   const limit = pick('limit') ?? null;
   if (limit !== null) positiveInt('limit', limit);
   const seed = pick('seed') ?? DEFAULTS.seed;
   if (!isInt(seed) || seed < 0 || seed > 0xffffffff) throw new TypeError(`options.seed must be an integer in 0..4294967295, got ${String(seed)}`);
-  const weightInit = pick('weightInit') ?? spec.defaults.weightInit ?? DEFAULTS.weightInit;
-  if (!WEIGHT_INITS.includes(weightInit)) throw new TypeError(`options.weightInit must be one of ${WEIGHT_INITS.join(', ')}, got ${JSON.stringify(weightInit)}`);
+  const weightInit = oneOf('weightInit', pick('weightInit') ?? spec.defaults.weightInit ?? DEFAULTS.weightInit, WEIGHT_INITS);
   return {
     model: spec.name,
     modelSource: loaded.source,

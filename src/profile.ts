@@ -3,9 +3,9 @@
 // micro-batch size (what a worker does for each task, timed as a whole).
 import { tf, useKernels, type KernelSet } from './tf.js';
 import type { Mnist } from './data.js';
-import { initParam, modelOptionsOf, type ModelSpec } from './model.js';
+import { initParam } from './model.js';
 import { loadModel } from './models/index.js';
-import { DEFAULTS, resolveOptions } from './options.js';
+import { resolveOptions } from './options.js';
 import { ParamStore } from './params.js';
 import { computeGradient, createWorker } from './worker.js';
 import { isCount, median } from './bench.js';
@@ -29,32 +29,28 @@ export interface StepProfile {
   readonly byKernel: readonly KernelProfile[];
 }
 
-/** A one-slot store holding the model's initial weights (seed 1, its default initialisation). */
-function initialStore(spec: ModelSpec): ParamStore {
-  const store = ParamStore.create(spec, 1);
-  const scheme = spec.defaults.weightInit ?? DEFAULTS.weightInit;
-  store.layout.tensors.forEach((t, i) => initParam(spec, i, 1, store.view(store.weights, t.name), scheme));
-  return store;
-}
-
-/** A worker (this thread) for the model with its default options, on a one-slot store. */
+/**
+ * A worker (this thread) for the model with its default options (resolveOptions': seed, weight
+ * initialisation, model options, augmentation), on a one-slot store of its initial weights.
+ */
 async function profilingWorker(model: string, kernels: KernelSet, data: Mnist) {
   const loaded = await loadModel(model);
   const o = resolveOptions({ model, kernels, workers: 1 }, 1, {}, loaded);
-  const store = initialStore(loaded.spec);
+  const spec = loaded.spec;
+  const store = ParamStore.create(spec, 1);
+  store.layout.tensors.forEach((t, i) => initParam(spec, i, o.seed, store.view(store.weights, t.name), o.weightInit));
   const worker = await createWorker({
-    model: o.modelSource, modelOptions: o.modelOptions, kernels, seed: 1, augment: o.augment, params: store.buffer, train: data.train, test: data.test,
+    model: o.modelSource, modelOptions: o.modelOptions, kernels, seed: o.seed, augment: o.augment, params: store.buffer, train: data.train, test: data.test,
   });
-  return { spec: loaded.spec, store, worker };
+  return { spec, ctx: { options: o.modelOptions }, store, worker };
 }
 
 export async function profileStep(model: string, kernels: KernelSet, data: Mnist, batch = 32, repeats = 5): Promise<StepProfile> {
   await useKernels(kernels);
-  const { spec, store, worker } = await profilingWorker(model, kernels, data);
-  // The batch as a worker builds it (no augmentation), read back from one forward task's inputs.
+  const { spec, ctx, store, worker } = await profilingWorker(model, kernels, data);
+  // The batch as the worker builds it for a task (unaugmented).
   const indices = Int32Array.from({ length: batch }, (_, i) => i);
   const { x, y } = worker.inputs(data.train, indices);
-  const ctx = { options: modelOptionsOf(spec) };
   const runs: Map<string, { calls: number; ms: number }>[] = [];
   const steps: number[] = [];
   for (let r = 0; r < repeats + 1; r++) {

@@ -1,6 +1,7 @@
 // The worker's side: loads its own copy of the model (a built-in, or the user's module: every
 // thread imports it), reads weights and images in place from shared memory, and answers tasks.
-// This is the only code that computes gradients, whether it runs in a Piscina thread, a Comlink Web Worker, or the calling thread (pools/inline.ts).
+// This is the only code that computes gradients, whether it runs in a Piscina thread, a Comlink
+// Web Worker, or the calling thread (pools/inline.ts).
 import { takeNewFallbacks } from './kernels/fallbacks.js';
 import { tf, useKernels } from './tf.js';
 import { fillOneHot, type Dataset } from './data.js';

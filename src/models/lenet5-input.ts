@@ -10,12 +10,11 @@ export const IMAGE_SIDE = 28; // MNIST images are 28x28 bytes, 0 = background
 export const INPUT_SIDE = 32; // LeNet-5 reads 32x32: the image centred with a 2-pixel border
 export const INPUT_PAD = (INPUT_SIDE - IMAGE_SIDE) / 2;
 
-/** Pixel p in 0..255 -> -0.1 + 1.275 p / 255, as float32. */
-export const PIXEL_VALUE: Float32Array = (() => {
-  const t = new Float32Array(256);
-  for (let p = 0; p < 256; p++) t[p] = -0.1 + (1.275 * p) / 255;
-  return t;
-})();
+/** Pixel value p (0..255, or between for a resampled or float image) -> LeNet-5's input, in float64. */
+export const pixelValue = (p: number): number => -0.1 + (1.275 * p) / 255;
+
+/** pixelValue of each byte, as float32. */
+export const PIXEL_VALUE: Float32Array = Float32Array.from({ length: 256 }, (_, p) => pixelValue(p));
 export const BACKGROUND = PIXEL_VALUE[0];
 
 /** Ranges of the random maps; each parameter is drawn uniformly from [-max, +max]. */
@@ -67,7 +66,7 @@ export function distortionFor(o: AugmentOptions, random: () => number): Distorti
 
 /**
  * Resamples a 28x28 byte image through `m` into dst[32 * 32] (bilinear; outside the image is
- * background), with the same pixel scaling as PIXEL_VALUE: -0.1 + 1.275 p / 255.
+ * background), with the same pixel scaling (pixelValue).
  */
 export function distortInto(src: Uint8Array | Float32Array, dst: Float32Array, m: Distortion): void {
   const centre = (IMAGE_SIDE - 1) / 2;
@@ -97,7 +96,7 @@ export function distortInto(src: Uint8Array | Float32Array, dst: Float32Array, m
         const p11 = bottom && right ? src[i + IMAGE_SIDE + 1] : 0;
         p = (1 - fy) * ((1 - fx) * p00 + fx * p01) + fy * ((1 - fx) * p10 + fx * p11);
       }
-      dst[oy * INPUT_SIDE + ox] = -0.1 + (1.275 * p) / 255;
+      dst[oy * INPUT_SIDE + ox] = pixelValue(p);
     }
   }
 }
@@ -114,7 +113,7 @@ export function lenet5Input(image: Uint8Array | Float32Array, out: Float32Array,
     const row = (y + INPUT_PAD) * INPUT_SIDE + INPUT_PAD;
     for (let x = 0; x < IMAGE_SIDE; x++) {
       const p = image[y * IMAGE_SIDE + x];
-      out[row + x] = bytes ? PIXEL_VALUE[p] : -0.1 + (1.275 * p) / 255;
+      out[row + x] = bytes ? PIXEL_VALUE[p] : pixelValue(p);
     }
   }
 }

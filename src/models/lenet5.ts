@@ -2,7 +2,7 @@
 // connection table, and 10 Euclidean RBF output units with fixed centres (digits.ts), the
 // prediction being the class of least penalty. Loss (eq. 9): y_label + log(exp(-j) + sum_i
 // exp(-y_i)), a softmax cross-entropy over -y with an extra "none of these" logit -j.
-import { defineModel, type ModelContext } from '../model.js';
+import { defineModel, softmax, type ModelContext } from '../model.js';
 import { rbf, softmaxCrossEntropy } from '../model-ops.js';
 import { digitCentres } from './digits.js';
 import { F_A, LENET5_DATA, trunk, trunkParams } from './lenet5-trunk.js';
@@ -26,11 +26,5 @@ export default defineModel({
  * these". A perfect match (penalty 0) gets at most 1 / (1 + exp(-j)), ~52% at j = 0.1.
  */
 export function posterior(scores: ArrayLike<number>, { options }: ModelContext): { probabilities: number[]; none: number } {
-  const z = Array.from(scores, (v) => -v);
-  const reject = -options.j;
-  const m = Math.max(reject, ...z);
-  const e = z.map((v) => Math.exp(v - m));
-  const eNone = Math.exp(reject - m);
-  const total = e.reduce((a, b) => a + b, eNone);
-  return { probabilities: e.map((v) => v / total), none: eNone / total };
+  return softmax(Array.from(scores, (v) => -v), -options.j);
 }
