@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { createTrainer, type Trainer } from './trainer.js';
 import type { Mnist } from './data.js';
+import type { StepEvent } from './coordinator.js';
 import { loadMnist } from './mnist-files.js';
 import { KERNEL_SETS, type KernelSet } from './tf.js';
 import { loadModel } from './models/index.js';
@@ -109,18 +110,26 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
     const trainers: Trainer[] = [];
     try {
       for (const workers of workerCounts) trainers.push(await createTrainer({ model, workers, batchSize, kernels, data, limit, epochs: 1 }));
-      for (const trainer of trainers) for (let k = 0; k < warmup; k++) await trainer.runStep();
+      // Steps as train() runs them: several to a task, the workers going from one to the next.
+      const stepsOn = async (trainer: Trainer, n: number, each: (ev: StepEvent) => void = () => {}) => {
+        for (let done = 0; done < n; ) {
+          for (const ev of await trainer.runSteps(n - done)) {
+            done++;
+            each(ev);
+          }
+        }
+      };
+      for (const trainer of trainers) await stepsOn(trainer, warmup);
       const rates = trainers.map((): number[] => []);
       const sums = trainers.map(() => ({ stepMs: 0, taskMs: 0, updateMs: 0 }));
       for (let r = 0; r < runs; r++) {
         for (const [i, trainer] of trainers.entries()) {
           const t0 = performance.now();
-          for (let k = 0; k < steps; k++) {
-            const ev = await trainer.runStep();
+          await stepsOn(trainer, steps, (ev) => {
             sums[i].stepMs += ev.ms;
             sums[i].taskMs += ev.taskMs;
             sums[i].updateMs += ev.updateMs;
-          }
+          });
           rates[i].push((steps * batchSize * 1000) / (performance.now() - t0));
         }
       }

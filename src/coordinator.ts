@@ -1,16 +1,18 @@
-// The coordinator: synchronous data-parallel SGD. Each step cuts the global batch into S
-// micro-batches, runs them on the pool, averages the S gradient slots in index order, updates the
-// shared weights, and reports. Environment-neutral: Node (trainer.ts) and the browser
-// (demo/main.ts) give it a dataset and a pool.
+// The coordinator: synchronous data-parallel SGD. It gives every thread of the pool one steps
+// task at a time (a fraction of a second of steps, never past an epoch's end), which the workers
+// run among themselves (steps.ts: micro-batches, a barrier, each its range of the update, a
+// barrier), and turns the records they leave in the control block into events; between tasks it
+// evaluates, answers predict and setWeights, and runs a failed step again. Environment-neutral:
+// Node (trainer.ts) and the browser (browser.ts) give it a dataset and a pool.
 import { checkFits, firstSamples, type Mnist } from './data.js';
 import { fixedMismatch, initParam, type ModelSpec } from './model.js';
 import { builtInModel } from './models/index.js';
-import { averageSlots, learningRateAt, OPTIMIZER_STATE, optimizerStep } from './optimizer.js';
+import { learningRateAt, OPTIMIZER_STATE } from './optimizer.js';
 import type { ResolvedOptions } from './options.js';
 import { MAX_STEP, ParamStore } from './params.js';
-import type { GradientResult, PoolFactory, ResultOf, Task, WorkerInit, WorkerPool } from './protocol.js';
-import { permutation } from './rng.js';
-import { initWasm } from './kernels/wasm.js';
+import type { PoolFactory, ResultOf, StepsTask, Task, WorkerInit, WorkerPool } from './protocol.js';
+import { MAX_TASK_STEPS, Outcome, StepControl } from './step-control.js';
+import { epochOrder, stepSamples } from './steps.js';
 import { learningWarning } from './health.js';
 
 export interface StepEvent {
@@ -84,7 +86,10 @@ export interface TrainRun {
   epochs?: number;
   /** ...or until this many steps are done, whichever comes first (also counted from step 0). */
   steps?: number;
-  /** Stops between steps when aborted; the weights are then those after the last full step. */
+  /**
+   * Stops between steps when aborted, within a fraction of a second (the steps the workers were
+   * given by then are finished and reported); the weights are then those after the last full step.
+   */
   signal?: AbortSignal;
 }
 
@@ -105,22 +110,13 @@ export interface StartState {
   readonly step?: number;
 }
 
+export { cutShards } from './steps.js';
+
 /**
- * Cuts indices into `s` contiguous micro-batches, sizes as equal as possible (larger first). Each
- * is a copy: a subarray would carry the whole epoch permutation into every task message.
+ * A steps task ends after the step during which this much time has passed (or a tenth of the task
+ * timeout, when that is less): often enough for progress, an abort, or a waiting evaluation.
  */
-export function cutShards(indices: Int32Array, s: number): Int32Array[] {
-  const base = Math.floor(indices.length / s);
-  const extra = indices.length % s;
-  const out: Int32Array[] = [];
-  let at = 0;
-  for (let k = 0; k < s; k++) {
-    const n = base + (k < extra ? 1 : 0);
-    out.push(indices.slice(at, at + n));
-    at += n;
-  }
-  return out;
-}
+const TASK_BUDGET_MS = 250;
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   // WebCrypto (Node 20 and browsers) refuses views of shared memory: hash a private copy.
@@ -141,6 +137,16 @@ export class Coordinator {
   private queue: Promise<unknown> = Promise.resolve();
   /** Tasks that failed and were run again since the last event that reported them. */
   private faults: string[] = [];
+  /** The step that failed last and how many times in a row. */
+  private retrying: { step: number; attempts: number } | null = null;
+  /** Where the workers of a step meet (created with the store, sized for options.workers). */
+  private readonly control: StepControl;
+  /** True while a steps task runs: a new operation then asks it to end early. */
+  private stepping = false;
+  /** Operations called and not yet started. */
+  private waiting = 0;
+  /** The options the workers' updates read (a steps task carries them). */
+  private readonly update: StepsTask['optimizer'];
   private readonly fallbacksSeen = new Set<string>();
 
   /**
@@ -157,10 +163,13 @@ export class Coordinator {
     checkFits(this.data.test, 'the test set', found);
     this.stepsPerEpoch = Math.ceil(this.data.train.count / options.batchSize);
     this.store = ParamStore.create(this.spec, options.shards, OPTIMIZER_STATE[options.optimizer]);
+    this.control = StepControl.create(options.workers, options.shards);
+    const { optimizer, momentum, weightDecay, beta1, beta2, epsilon, learningRate, lrSchedule, lrDecay, lrDecayEvery, epochs } = options;
+    this.update = { optimizer, momentum, weightDecay, beta1, beta2, epsilon, learningRate, lrSchedule, lrDecay, lrDecayEvery, epochs };
+    this.store.version = start.step ?? 0; // first: it picks the copy of the weights and state written below
     if (start.weights) this.store.weights.set(start.weights);
     else this.store.layout.tensors.forEach((t, i) => initParam(this.spec, i, options.seed, this.store.view(this.store.weights, t.name), options.weightInit));
     for (const [name, region] of Object.entries(start.state ?? {})) this.store.stateRegion(name).set(region);
-    this.store.version = start.step ?? 0;
   }
 
   /** Starts the worker threads. */
@@ -173,12 +182,18 @@ export class Coordinator {
       seed: this.options.seed,
       augment: this.options.augment,
       params: this.store.buffer,
+      control: this.control.buffer,
+      state: OPTIMIZER_STATE[this.options.optimizer],
       train: this.data.train,
       test: this.data.test,
     };
-    // The update runs in WebAssembly when it can load here; otherwise in JS, with the same bits.
-    await initWasm().catch(() => undefined);
-    this.pool = await factory(init, this.options.workers, { taskTimeoutMs: this.options.taskTimeoutMs });
+    const pool = await factory(init, this.options.workers, { taskTimeoutMs: this.options.taskTimeoutMs });
+    if (!Number.isInteger(pool.size) || pool.size < 1 || pool.size > this.options.workers) {
+      await pool.destroy();
+      throw new Error(`the pool has ${pool.size} threads; a pool for options.workers = ${this.options.workers} must have 1 to ${this.options.workers}`);
+    }
+    this.control.workers = pool.size; // the barrier's parties: one steps task per thread
+    this.pool = pool;
     return this;
   }
 
@@ -189,60 +204,116 @@ export class Coordinator {
 
   /** The samples of step t of epoch e: perm_e[t*B .. (t+1)*B), the last step of an epoch possibly shorter. */
   batchIndices(epoch: number, t: number): Int32Array {
-    const n = this.data.train.count;
-    if (this.perm?.epoch !== epoch) {
-      this.perm = { epoch, order: this.options.shuffle ? permutation(n, this.options.seed, epoch) : Int32Array.from({ length: n }, (_, i) => i) };
-    }
-    const B = this.options.batchSize;
-    return this.perm.order.subarray(t * B, Math.min((t + 1) * B, n));
+    if (this.perm?.epoch !== epoch) this.perm = { epoch, order: epochOrder(this.data.train.count, this.options.seed, epoch, this.options.shuffle) };
+    return stepSamples(this.perm.order, t, this.options.batchSize);
   }
 
-  /** Runs `op` after every operation called before it has finished. */
-  private exclusive<T>(op: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(op);
+  /** Runs `op` after every operation called before it has finished; a steps task running meanwhile ends early to let it in. */
+  protected exclusive<T>(op: () => Promise<T>): Promise<T> {
+    this.waiting++;
+    if (this.stepping) this.control.stop();
+    const result = this.queue.then(() => {
+      this.waiting--;
+      return op();
+    });
     this.queue = result.catch(() => undefined);
     return result;
   }
 
-  /** One synchronous SGD step: shard, run on workers, average, update, report. */
+  /** One synchronous SGD step: the workers compute, average and update, and report. */
   runStep(): Promise<StepEvent> {
-    return this.exclusive(() => this.stepNow());
+    return this.exclusive(async () => (await this.stepsNow(1))[0]);
   }
 
-  private async stepNow(): Promise<StepEvent> {
+  /**
+   * Up to `count` steps (at least one), as the workers run them without a message in between:
+   * fewer when the epoch ends first, when a task's time budget runs out (a fraction of a second:
+   * other work and `signal` are heard between tasks) or when `signal` aborts.
+   */
+  runSteps(count: number, signal?: AbortSignal): Promise<StepEvent[]> {
+    if (!Number.isInteger(count) || count < 1) return Promise.reject(new TypeError(`runSteps: count must be a positive integer, got ${String(count)}`));
+    return this.exclusive(() => this.stepsNow(count, signal));
+  }
+
+  /** One steps task on every worker (retried when a worker fails); the events of the steps it committed. */
+  private async stepsNow(count: number, signal?: AbortSignal): Promise<StepEvent[]> {
     const pool = this.live();
-    const started = performance.now();
-    const version = this.store.version;
-    const epoch = Math.floor(version / this.stepsPerEpoch);
-    const t = version % this.stepsPerEpoch;
-    const batch = this.batchIndices(epoch, t);
-    const shards = cutShards(batch, this.options.shards);
-    const results = await this.guard(
-      `step ${version + 1}`,
-      Promise.all(
-        shards.map((indices, slot): Promise<GradientResult | null> =>
-          indices.length ? this.attempt(pool, { kind: 'gradient', version, slot, epoch, indices }, `step ${version + 1} micro-batch ${slot}`) : Promise.resolve(null),
-        ),
-      ),
-    );
-    const updating = performance.now();
-    const counts = shards.map((s) => s.length);
-    const loss = results.reduce((sum, r) => sum + (r ? (r.count / batch.length) * r.loss : 0), 0);
-    const finite = averageSlots(this.store, counts);
-    const learningRate = learningRateAt(this.options, version, this.stepsPerEpoch);
-    if (!finite || !Number.isFinite(loss)) {
-      throw await this.fail(`step ${version + 1}: the ${finite ? 'loss' : 'gradient'} is ${Number.isNaN(loss) ? 'NaN' : 'not finite'}; training diverged, lower the learning rate (now ${learningRate})`);
+    const W = pool.size;
+    for (;;) {
+      const version = this.store.version;
+      const spe = this.stepsPerEpoch;
+      const n = pool.inline ? 1 : Math.min(count, spe - (version % spe), MAX_TASK_STEPS);
+      const task = (worker: number): StepsTask => ({
+        kind: 'steps', version, count: n, epoch: Math.floor(version / spe), worker, workers: W, batchSize: this.options.batchSize,
+        stepsPerEpoch: spe, shuffle: this.options.shuffle, optimizer: this.update,
+        budgetMs: Math.min(TASK_BUDGET_MS, this.options.taskTimeoutMs / 10), patienceMs: 0.8 * this.options.taskTimeoutMs,
+      });
+      const control = this.control;
+      control.reset();
+      const stop = () => control.stop();
+      signal?.addEventListener('abort', stop);
+      if (signal?.aborted || this.waiting > 0) stop();
+      this.stepping = true;
+      // A worker that fails aborts the task for the others, which would wait for it at the barrier.
+      const settled = await Promise.allSettled(Array.from({ length: W }, (_, w) => pool.run(task(w)).catch((e: unknown) => {
+        control.abort();
+        throw e;
+      })));
+      this.stepping = false;
+      signal?.removeEventListener('abort', stop);
+      const events = this.stepEvents(version, control.done);
+      const fallbacks = settled.flatMap((r) => (r.status === 'fulfilled' ? (r.value.fallbacks ?? []) : []));
+      if (events.length) Object.assign(events[events.length - 1], this.newFallbacks(fallbacks));
+      if (control.outcome !== Outcome.ok) {
+        const loss = control.records[4 * control.done];
+        const learningRate = learningRateAt(this.options, this.store.version, spe);
+        throw await this.fail(`step ${this.store.version + 1}: the ${control.outcome === Outcome.loss ? 'loss' : 'gradient'} is ${Number.isNaN(loss) ? 'NaN' : 'not finite'}; training diverged, lower the learning rate (now ${learningRate})`);
+      }
+      const failed = settled.flatMap((r, w) => (r.status === 'rejected' ? [{ w, why: r.reason instanceof Error ? r.reason.message : String(r.reason) }] : []));
+      if (!failed.length) return events;
+      await this.retryOrFail(pool, failed);
+      if (events.length) return events;
     }
-    optimizerStep(this.store, this.options, learningRate, version);
-    this.store.version = version + 1;
-    const done = performance.now();
-    const ms = done - started;
-    return {
-      type: 'step', step: version + 1, epoch, stepInEpoch: t, stepsPerEpoch: this.stepsPerEpoch, loss, learningRate,
-      samples: batch.length, ms, samplesPerSec: (batch.length * 1000) / ms,
-      taskMs: Math.max(0, ...results.map((r) => r?.computeMs ?? 0)), updateMs: done - updating, ...this.takeFaults(),
-      ...this.newFallbacks(results),
+  }
+
+  /**
+   * After workers failed (died, hung, threw) in the first uncommitted step: counts an attempt at
+   * that step and records the faults for the next event, or fails the trainer after
+   * options.taskAttempts attempts. The step's inputs (the weights and state copies it reads) are
+   * untouched, so running it again gives the same bits.
+   */
+  private async retryOrFail(pool: WorkerPool, failed: readonly { w: number; why: string }[]): Promise<void> {
+    const step = this.store.version + 1;
+    if (this.retrying?.step !== step) this.retrying = { step, attempts: 0 };
+    const n = ++this.retrying.attempts;
+    const attempts = this.options.taskAttempts;
+    const what = (w: number) => {
+      const slots = Array.from({ length: this.options.shards }, (_, s) => s).filter((s) => s % pool.size === w);
+      return `step ${step} micro-batch${slots.length === 1 ? '' : 'es'} ${slots.join(', ')}`;
     };
+    if (n >= attempts || this.pool !== pool) {
+      const { w, why } = failed[0];
+      throw await this.fail(`step ${step} failed: ${attempts > 1 ? `${what(w)} failed ${n} times (last: ${why})` : why}`);
+    }
+    for (const { w, why } of failed) this.faults.push(`${what(w)}: ${why}; running it again (attempt ${n + 1} of ${attempts})`);
+  }
+
+  /** The events of the `done` steps a task committed from `version`, from the control block's records. */
+  private stepEvents(version: number, done: number): StepEvent[] {
+    const r = this.control.records;
+    const events: StepEvent[] = [];
+    for (let k = 0; k < done; k++) {
+      const v = version + k;
+      const t = v % this.stepsPerEpoch;
+      const samples = this.batchIndices(Math.floor(v / this.stepsPerEpoch), t).length;
+      const ms = r[4 * k + 3] - (k ? r[4 * k - 1] : this.control.started);
+      events.push({
+        type: 'step', step: v + 1, epoch: Math.floor(v / this.stepsPerEpoch), stepInEpoch: t, stepsPerEpoch: this.stepsPerEpoch,
+        loss: r[4 * k], learningRate: learningRateAt(this.options, v, this.stepsPerEpoch), samples, ms, samplesPerSec: (samples * 1000) / ms,
+        taskMs: r[4 * k + 1], updateMs: r[4 * k + 2], ...(k === 0 ? this.takeFaults() : {}),
+      });
+    }
+    return events;
   }
 
   /**
@@ -264,9 +335,9 @@ export class Coordinator {
   }
 
   /** Fallbacks the workers report for the first time in this run ({} when none). */
-  private newFallbacks(results: readonly (GradientResult | null)[]): { fallbacks?: readonly string[] } {
+  private newFallbacks(reported: readonly string[]): { fallbacks?: readonly string[] } {
     const fresh: string[] = [];
-    for (const f of results.flatMap((r) => r?.fallbacks ?? [])) {
+    for (const f of reported) {
       if (this.fallbacksSeen.has(f)) continue;
       this.fallbacksSeen.add(f);
       fresh.push(f);
@@ -341,10 +412,11 @@ export class Coordinator {
         reason = 'aborted';
         break;
       }
-      const ev = await this.runStep();
-      yield ev;
-      lossSum += ev.loss;
-      lossSteps++;
+      for (const ev of await this.runSteps(last - this.step, run.signal)) {
+        yield ev;
+        lossSum += ev.loss;
+        lossSteps++;
+      }
       evaluated = null;
       if (this.step % this.stepsPerEpoch === 0) {
         evaluated = await this.evaluate('test');

@@ -39,4 +39,4 @@ export { createComlinkPool } from './pools/comlink.js';
 export type { SpawnedWorker } from './pools/comlink.js';
 export { comlinkNodePool, createComlinkNodePool } from './pools/comlink-node.js';
 export { workerApi, createWorker } from './worker.js';
-export type { WorkerApi, GradientWorker } from './worker.js';
+export type { WorkerApi, GradientWorker, WorkerHooks } from './worker.js';

@@ -1,7 +1,7 @@
 // Averaging the micro-batch gradients, the learning-rate schedule and the optimizers (SGD with
-// momentum, Adam, AdamW as torch.optim writes them), on the parameter store in place. They run
-// on the coordinator's thread only, in a fixed order, so the arithmetic (and therefore every bit
-// of the weights) depends on the shard count S but never on which thread computed a slot.
+// momentum, Adam, AdamW as torch.optim writes them), on the parameter store. Each entry's
+// arithmetic is fixed (slots summed in index order), so every bit of the weights depends on the
+// shard count S but never on which thread computed a slot or updated which range.
 //
 // The JS loops below are the definition: per element float64 arithmetic on float32 storage, every
 // state value rounded to float32 when stored and read back as stored. Per-step scalars (bias
@@ -56,15 +56,15 @@ export function learningRateAt(s: Schedule, step: number, stepsPerEpoch: number)
  * grad = sum over s = 0..S-1, in that order, of (n_s / n) slot_s, where n_s is micro-batch s's
  * sample count (0 for an unused slot) and n their sum: each slot holds its micro-batch's mean-loss
  * gradient, so this is the full batch's mean-loss gradient. Each entry is summed in float64 and
- * rounded once. Returns false if any entry is NaN or infinite.
+ * rounded once. Entries lo..hi-1 only (default: all); returns false if any is NaN or infinite.
  */
-export function averageSlots(store: ParamStore, counts: readonly number[], useWasm = wasmReady()): boolean {
+export function averageSlots(store: ParamStore, counts: readonly number[], useWasm = wasmReady(), lo = 0, hi = store.layout.size): boolean {
   const n = counts.reduce((a, b) => a + b, 0);
   const used = counts.flatMap((c, s) => (c ? [s] : []));
   const weights = Float64Array.from(used, (s) => counts[s] / n);
-  const slots = used.map((s) => store.slot(s));
-  if (useWasm) return averageSlotsWasm(store, slots, weights);
-  const g = store.grad;
+  const slots = used.map((s) => store.slot(s).subarray(lo, hi));
+  const g = store.grad.subarray(lo, hi);
+  if (useWasm) return averageSlotsWasm(slots, weights, g);
   const S = slots.length;
   let finite = true;
   // Entry by entry, slots in index order: g[i] = ((0 + w_0 s_0[i]) + w_1 s_1[i]) + ..., the same
@@ -90,40 +90,64 @@ export interface OptimizerSettings {
 
 /**
  * Applies update number `step` (0-based, as learningRateAt counts) with learning rate `lr`, from
- * store.grad, to the trainable tensors; fixed tensors never move. The store must hold the
- * optimizer's state regions (OPTIMIZER_STATE).
+ * store.grad, to the trainable tensors, and advances store.version: the update reads the weights
+ * and state at the current version and writes the other copy (params.ts). Fixed tensors never
+ * move. The store must hold the optimizer's state regions (OPTIMIZER_STATE).
  */
 export function optimizerStep(store: ParamStore, s: OptimizerSettings, lr: number, step: number, useWasm = wasmReady()): void {
-  if (s.optimizer === 'sgd') sgdStep(store, lr, s.momentum, s.weightDecay, useWasm);
-  else adamStep(store, s, lr, step + 1, useWasm);
+  const version = store.version;
+  updateRange(store, s, lr, step, version, 0, store.layout.size, useWasm);
+  store.version = version + 1;
+}
+
+/** SGD with momentum (optimizerStep with optimizer 'sgd'). */
+export function sgdStep(store: ParamStore, lr: number, mu: number, weightDecay = 0, useWasm = wasmReady()): void {
+  optimizerStep(store, { optimizer: 'sgd', momentum: mu, weightDecay, beta1: 0, beta2: 0, epsilon: 0 }, lr, store.version, useWasm);
 }
 
 /**
+ * Entries lo..hi-1 of update number `step`, from the weights and state at `version` (and
+ * store.grad) into their copies at version + 1; the version itself is left to the caller, which
+ * commits it once every range is written (one range per worker, in parallel).
+ *
  * SGD with momentum (torch.optim.SGD, dampening 0): g' = g + wd w (only when wd is not 0, so
  * that without decay the bits are those of plain momentum SGD); v = mu v + g'; w -= lr v.
- */
-export function sgdStep(store: ParamStore, lr: number, mu: number, weightDecay = 0, useWasm = wasmReady()): void {
-  const { weights: w, momentum: v, grad: g } = store;
-  if (useWasm) return updateInWasm(store, [g, v, w], (p, n) => kernels().sgdStep(p[0], p[1], p[2], n, lr, mu, weightDecay));
-  const wd = weightDecay;
-  for (const t of store.layout.tensors) {
-    if (!t.trainable) continue;
-    for (let i = t.offset; i < t.offset + t.size; i++) {
-      v[i] = mu * v[i] + (wd === 0 ? g[i] : g[i] + wd * w[i]);
-      w[i] -= lr * v[i];
-    }
-  }
-}
-
-/**
- * Adam and AdamW (torch.optim.Adam / AdamW, amsgrad off) at 1-based step t, per element:
+ *
+ * Adam and AdamW (torch.optim.Adam / AdamW, amsgrad off) at 1-based step t = step + 1:
  *   adam:  g' = g + wd w (L2, when wd is not 0)          adamw: w' = w (1 - lr wd), g' = g
  *   m = beta1 m + (1 - beta1) g';  v = beta2 v + (1 - beta2) g' g'   (both stored as float32)
  *   w = w' - (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  * which is PyTorch's step_size and denom; w rounded to float32 once.
  */
-export function adamStep(store: ParamStore, s: OptimizerSettings, lr: number, t: number, useWasm = wasmReady()): void {
+export function updateRange(store: ParamStore, s: OptimizerSettings, lr: number, step: number, version: number, lo: number, hi: number, useWasm = wasmReady()): void {
+  const names = OPTIMIZER_STATE[s.optimizer];
+  const from = [store.weightsAt(version), ...names.map((n) => store.stateRegion(n, version))];
+  const to = [store.weightsAt(version + 1), ...names.map((n) => store.stateRegion(n, version + 1))];
+  // Per tensor: the part of it inside lo..hi; fixed tensors (and their zero state) are carried over.
+  const parts: { a: number; b: number }[] = [];
+  for (const t of store.layout.tensors) {
+    const a = Math.max(lo, t.offset);
+    const b = Math.min(hi, t.offset + t.size);
+    if (a >= b) continue;
+    if (t.trainable) parts.push({ a, b });
+    else for (let k = 0; k < from.length; k++) to[k].set(from[k].subarray(a, b), a);
+  }
+  if (!parts.length) return;
+  const g = store.grad;
+  if (s.optimizer === 'sgd') {
+    const [mu, wd] = [s.momentum, s.weightDecay];
+    if (useWasm) return updateInWasm(g, from, to, lo, hi, parts, (p, n) => kernels().sgdStep(p[0], p[2], p[1], p[4], p[3], n, lr, mu, wd));
+    const [w, v, w2, v2] = [from[0], from[1], to[0], to[1]];
+    for (const { a, b } of parts) {
+      for (let i = a; i < b; i++) {
+        v2[i] = mu * v[i] + (wd === 0 ? g[i] : g[i] + wd * w[i]);
+        w2[i] = w[i] - lr * v2[i];
+      }
+    }
+    return;
+  }
   const adamw = s.optimizer === 'adamw';
+  const t = step + 1;
   const k = {
     l2: adamw ? 0 : s.weightDecay,
     decay: adamw ? 1 - lr * s.weightDecay : 1,
@@ -135,43 +159,49 @@ export function adamStep(store: ParamStore, s: OptimizerSettings, lr: number, t:
     bc2Sqrt: Math.sqrt(1 - Math.pow(s.beta2, t)),
     eps: s.epsilon,
   };
-  const [g, m, v, w] = [store.grad, store.stateRegion('exp_avg'), store.stateRegion('exp_avg_sq'), store.weights];
   if (useWasm) {
-    return updateInWasm(store, [g, m, v, w], (p, n) =>
-      kernels().adamStep(p[0], p[1], p[2], p[3], n, k.l2, k.decay, k.b1, k.c1, k.b2, k.c2, k.stepSize, k.bc2Sqrt, k.eps));
+    return updateInWasm(g, from, to, lo, hi, parts, (p, n) =>
+      kernels().adamStep(p[0], p[2], p[3], p[1], p[5], p[6], p[4], n, k.l2, k.decay, k.b1, k.c1, k.b2, k.c2, k.stepSize, k.bc2Sqrt, k.eps));
   }
-  for (const tv of store.layout.tensors) {
-    if (!tv.trainable) continue;
-    for (let i = tv.offset; i < tv.offset + tv.size; i++) {
+  const [w, m, v, w2, m2, v2] = [from[0], from[1], from[2], to[0], to[1], to[2]];
+  for (const { a, b } of parts) {
+    for (let i = a; i < b; i++) {
       const gi = k.l2 === 0 ? g[i] : g[i] + k.l2 * w[i];
-      m[i] = k.b1 * m[i] + k.c1 * gi;
-      v[i] = k.b2 * v[i] + k.c2 * gi * gi;
-      w[i] = w[i] * k.decay - (k.stepSize * m[i]) / (Math.sqrt(v[i]) / k.bc2Sqrt + k.eps);
+      m2[i] = k.b1 * m[i] + k.c1 * gi;
+      v2[i] = k.b2 * v[i] + k.c2 * gi * gi;
+      w2[i] = w[i] * k.decay - (k.stepSize * m2[i]) / (Math.sqrt(v2[i]) / k.bc2Sqrt + k.eps);
     }
   }
 }
 
-function averageSlotsWasm(store: ParamStore, slots: Float32Array[], weights: Float64Array): boolean {
-  const P = store.layout.size;
+function averageSlotsWasm(slots: Float32Array[], weights: Float64Array, g: Float32Array): boolean {
+  const n = g.length;
   const arena = new Arena();
-  const sp = arena.alloc(slots.length * P);
+  const sp = arena.alloc(slots.length * n);
   const cp = arena.alloc(2 * weights.length);
-  const gp = arena.alloc(P);
-  slots.forEach((slot, k) => arena.f32(sp + 4 * k * P, P).set(slot));
+  const gp = arena.alloc(n);
+  slots.forEach((slot, k) => arena.f32(sp + 4 * k * n, n).set(slot));
   new Float64Array(kernels().memory.buffer, cp, weights.length).set(weights);
-  const finite = kernels().averageSlots(sp, slots.length, cp, P, gp) === 1;
-  store.grad.set(arena.f32(gp, P));
+  const finite = kernels().averageSlots(sp, slots.length, cp, n, gp) === 1;
+  g.set(arena.f32(gp, n));
   return finite;
 }
 
 /**
- * Copies `regions` (the gradient first, then what the update writes) into wasm memory, runs
- * `kernel` on each trainable tensor (byte pointers to its first float in each region, its size),
- * and copies every region but the gradient back.
+ * Copies entries lo..hi-1 of the gradient and of the `from` regions (weights, then state) into
+ * wasm memory, runs `kernel` on each trainable part (byte pointers to its first entry in g, each
+ * `from` and each `to` region, in that order; its length), and copies the `to` ranges back.
  */
-function updateInWasm(store: ParamStore, regions: readonly Float32Array[], kernel: (p: number[], n: number) => void): void {
+function updateInWasm(
+  g: Float32Array, from: readonly Float32Array[], to: readonly Float32Array[], lo: number, hi: number,
+  parts: readonly { a: number; b: number }[], kernel: (p: number[], n: number) => void,
+): void {
   const arena = new Arena();
-  const ptrs = regions.map((r) => arena.put(r));
-  for (const t of store.layout.tensors) if (t.trainable) kernel(ptrs.map((p) => p + 4 * t.offset), t.size);
-  for (let k = 1; k < regions.length; k++) regions[k].set(arena.f32(ptrs[k], regions[k].length));
+  const ins = [g, ...from].map((r) => arena.put(r.subarray(lo, hi)));
+  const outs = to.map(() => arena.alloc(hi - lo));
+  for (const { a, b } of parts) kernel([...ins, ...outs].map((p) => p + 4 * (a - lo)), b - a);
+  to.forEach((r, k) => {
+    // Only the trainable parts were written: copy those back, leaving the carried-over fixed tensors.
+    for (const { a, b } of parts) r.set(arena.f32(outs[k] + 4 * (a - lo), b - a), a);
+  });
 }

@@ -1,17 +1,21 @@
 // The parameter store: every number training shares between threads, in one SharedArrayBuffer,
 // with named views at computed offsets (the llm.c way). P = number of floats of all the model's
-// tensors, laid out back to back in checkpoint order (so the weights region *is* the checkpoint's
+// tensors, laid out back to back in checkpoint order (so a weights region *is* the checkpoint's
 // tensor data, and its SHA-256 is the weights hash):
 //
-//   header   Int32[4]    [0] version: updates applied so far (the global step); [1] P; [2] S; [3] K
-//   weights  F32[P]      read in place by every worker, written only by the coordinator
-//   state    F32[K][P]   the optimizer's state, one region per name the creator gives
-//                        (optimizer.ts OPTIMIZER_STATE: sgd's `momentum`, the velocity; adam's
-//                        and adamw's `exp_avg` and `exp_avg_sq`, the moments); coordinator only
-//   grad     F32[P]      the averaged gradient of the last step (coordinator only)
-//   slots    F32[S][P]   slot s: the gradient of micro-batch s, written by whichever worker ran it
+// (Each region takes P floats rounded up to 4.)
+//   header   Int32[4]      [0] version: updates applied so far (the global step); [1] P; [2] S; [3] K
+//   weights  F32[2][P]     two copies, by version parity: step v reads copy v % 2 and its update
+//                          writes copy (v + 1) % 2, so a step that fails half-way leaves the
+//                          weights it started from untouched and can simply run again
+//   state    F32[2][K][P]  the optimizer's state, double-buffered the same way, one region per
+//                          name the creator gives (optimizer.ts OPTIMIZER_STATE: sgd's `momentum`,
+//                          the velocity; adam's and adamw's `exp_avg` and `exp_avg_sq`)
+//   grad     F32[P]        the averaged gradient of the last step
+//   slots    F32[S][P]     slot s: the gradient of micro-batch s, written by whichever worker ran it
 //
-// Workers attach without the state's names: they never read it, and need K only to find the slots.
+// A step's update is split into contiguous ranges of the P floats, one per worker (optimizer.ts
+// updateRange); every float's arithmetic is the same whoever computes it.
 import type { ParamSpec } from './model.js';
 
 /** What the store needs of a model: its name (for messages) and its tensors in checkpoint order. */
@@ -49,6 +53,12 @@ export function layoutOf(spec: StoreSpec): Layout {
 
 const HEADER_INTS = 4;
 
+/**
+ * Floats from one region's start to the next: P rounded up to 4, so that every region starts on
+ * 16 bytes (V8 copies shared memory that is not 8-byte aligned several times slower).
+ */
+const regionFloats = (layout: Layout) => (layout.size + 3) & ~3;
+
 /** The largest step count the store's Int32 header holds. */
 export const MAX_STEP = 2 ** 31 - 1;
 
@@ -56,11 +66,10 @@ export class ParamStore {
   readonly layout: Layout;
   readonly shards: number;
   readonly buffer: SharedArrayBuffer;
-  readonly weights: Float32Array;
-  /** The optimizer's state regions by name; empty in a view attached without their names. */
-  readonly state: Readonly<Record<string, Float32Array>>;
   readonly grad: Float32Array;
   private readonly header: Int32Array;
+  private readonly copies: readonly [Float32Array, Float32Array];
+  private readonly states: readonly [Readonly<Record<string, Float32Array>>, Readonly<Record<string, Float32Array>>];
   private readonly slots: Float32Array[];
 
   /**
@@ -72,7 +81,7 @@ export class ParamStore {
       throw new TypeError(`the optimizer state regions need distinct non-empty names, got ${JSON.stringify(state)}`);
     }
     const layout = layoutOf(spec);
-    const bytes = HEADER_INTS * 4 + (2 + state.length + shards) * layout.size * 4;
+    const bytes = HEADER_INTS * 4 + (3 + 2 * state.length + shards) * regionFloats(layout) * 4;
     const buffer = new SharedArrayBuffer(bytes);
     const header = new Int32Array(buffer, 0, HEADER_INTS);
     header[1] = layout.size;
@@ -101,11 +110,33 @@ export class ParamStore {
     this.header = new Int32Array(buffer, 0, HEADER_INTS);
     this.shards = this.header[2];
     const K = this.header[3];
-    const region = (k: number) => new Float32Array(buffer, HEADER_INTS * 4 + k * layout.size * 4, layout.size);
-    this.weights = region(0);
-    this.state = Object.freeze(Object.fromEntries((stateNames ?? []).map((name, k) => [name, region(1 + k)])));
-    this.grad = region(1 + K);
-    this.slots = Array.from({ length: this.shards }, (_, s) => region(2 + K + s));
+    const region = (k: number) => new Float32Array(buffer, HEADER_INTS * 4 + k * regionFloats(layout) * 4, layout.size);
+    this.copies = [region(0), region(1)];
+    const names = stateNames ?? [];
+    const stateOf = (parity: number) => Object.freeze(Object.fromEntries(names.map((name, k) => [name, region(2 + parity * K + k)])));
+    this.states = [stateOf(0), stateOf(1)];
+    this.grad = region(2 + 2 * K);
+    this.slots = Array.from({ length: this.shards }, (_, s) => region(3 + 2 * K + s));
+  }
+
+  /** The weights after `version` updates (the copy of its parity): read by step `version`, written by step `version - 1`. */
+  weightsAt(version: number): Float32Array {
+    return this.copies[version & 1];
+  }
+
+  /** The weights at the current version: what training continues from, what a checkpoint saves. */
+  get weights(): Float32Array {
+    return this.weightsAt(this.version);
+  }
+
+  /** The optimizer's state regions by name at `version`; empty in a view attached without their names. */
+  stateAt(version: number): Readonly<Record<string, Float32Array>> {
+    return this.states[version & 1];
+  }
+
+  /** The optimizer's state regions by name at the current version. */
+  get state(): Readonly<Record<string, Float32Array>> {
+    return this.stateAt(this.version);
   }
 
   /** SGD's velocity: the state region `momentum`. */
@@ -113,11 +144,12 @@ export class ParamStore {
     return this.stateRegion('momentum');
   }
 
-  /** The optimizer's state region `name`. */
-  stateRegion(name: string): Float32Array {
-    const r = Object.hasOwn(this.state, name) ? this.state[name] : undefined;
+  /** The optimizer's state region `name` at `version` (default: the current one). */
+  stateRegion(name: string, version = this.version): Float32Array {
+    const state = this.stateAt(version);
+    const r = Object.hasOwn(state, name) ? state[name] : undefined;
     if (!r) {
-      const names = Object.keys(this.state);
+      const names = Object.keys(state);
       throw new Error(`the parameter store has no optimizer state ${name}; ${names.length ? `it holds ${names.join(', ')}` : 'this view was attached without the state names'}`);
     }
     return r;
@@ -135,7 +167,11 @@ export class ParamStore {
     return region.subarray(t.offset, t.offset + t.size);
   }
 
-  /** Updates applied to the weights so far (at most MAX_STEP: an Int32 in the header); workers check it to know they read the current step's weights. */
+  /**
+   * Updates applied to the weights so far (at most MAX_STEP: an Int32 in the header); workers
+   * check it to know they read the current step's weights. Setting it switches which copy of the
+   * weights and state is current: set the version before writing a fresh store's weights.
+   */
   get version(): number {
     return Atomics.load(this.header, 0);
   }

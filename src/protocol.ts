@@ -3,6 +3,7 @@
 // never pixels, never weights. Every pool (inline, Piscina, Comlink) carries these same messages.
 import type { Dataset } from './data.js';
 import type { KernelSet } from './kernel-set.js';
+import type { OptimizerSettings, Schedule } from './optimizer.js';
 
 export interface WorkerInit {
   /** The model: a built-in name, or the absolute URL of its module (src/models/index.ts loadModel). */
@@ -15,6 +16,10 @@ export interface WorkerInit {
   readonly augment: Readonly<Record<string, number>> | null;
   /** The ParamStore's SharedArrayBuffer. */
   readonly params: SharedArrayBuffer;
+  /** Where the workers of a steps task meet (src/step-control.ts); absent for a worker that only evaluates (profiling). */
+  readonly control?: SharedArrayBuffer;
+  /** The names of the store's optimizer state regions (optimizer.ts OPTIMIZER_STATE), which steps tasks update. */
+  readonly state?: readonly string[];
   readonly train: Dataset;
   readonly test: Dataset;
 }
@@ -29,6 +34,36 @@ export interface GradientTask {
   readonly epoch: number;
   /** Training-set indices of the micro-batch's samples, in order. */
   readonly indices: Int32Array;
+}
+
+/**
+ * Train steps version, version + 1, ... together with the pool's other workers, one such task
+ * each (src/steps.ts): each computes its micro-batches of a step (the slots s with s % workers ==
+ * worker), meets the others at a barrier, averages and updates its own range of the parameters,
+ * meets them again, and goes on to the next step without a message. The task ends after `count`
+ * steps, when a step ends past `budgetMs` from the start, when the coordinator asks (stop or
+ * abort, in the control block) or when a step diverges; the control block says how far it got.
+ */
+export interface StepsTask {
+  readonly kind: 'steps';
+  /** The store version the first step starts from. */
+  readonly version: number;
+  readonly count: number;
+  /** The epoch every step of the task belongs to (a task never crosses an epoch's end). */
+  readonly epoch: number;
+  readonly worker: number;
+  readonly workers: number;
+  readonly batchSize: number;
+  readonly stepsPerEpoch: number;
+  readonly shuffle: boolean;
+  readonly optimizer: OptimizerSettings & Schedule;
+  /** End the task after the step during which this many ms have passed since the coordinator started it. */
+  readonly budgetMs: number;
+  /**
+   * Stop waiting for the other workers after this many ms of the task (less than the task
+   * timeout): a worker stuck at the barrier behind a hung peer gives up before its own timeout.
+   */
+  readonly patienceMs: number;
 }
 
 /** Forward samples start..end-1 of a split; count errors and sum losses. */
@@ -48,7 +83,7 @@ export interface PredictTask {
   readonly images: Uint8Array | Float32Array;
 }
 
-export type Task = GradientTask | EvaluateTask | PredictTask;
+export type Task = GradientTask | StepsTask | EvaluateTask | PredictTask;
 
 export interface GradientResult {
   readonly kind: 'gradient';
@@ -59,6 +94,13 @@ export interface GradientResult {
   /** Milliseconds the worker spent on the task (building the batch, forward, backward, writing the slot). */
   readonly computeMs: number;
   /** Stock kernels this worker ran for the first time since its last result (src/kernels/fallbacks.ts); absent when none. */
+  readonly fallbacks?: readonly string[];
+}
+
+export interface StepsResult {
+  readonly kind: 'steps';
+  /** Steps this worker saw committed (the control block has their records). */
+  readonly steps: number;
   readonly fallbacks?: readonly string[];
 }
 
@@ -75,11 +117,13 @@ export interface PredictResult {
   readonly predicted: Int32Array;
 }
 
-export type Result = GradientResult | EvaluateResult | PredictResult;
+export type Result = GradientResult | StepsResult | EvaluateResult | PredictResult;
 
 export type ResultOf<T extends Task> = T extends GradientTask
   ? GradientResult
-  : T extends EvaluateTask
+  : T extends StepsTask
+    ? StepsResult
+    : T extends EvaluateTask
     ? EvaluateResult
     : PredictResult;
 
@@ -91,6 +135,8 @@ export type ResultOf<T extends Task> = T extends GradientTask
 export interface WorkerPool {
   /** Number of threads computing. */
   readonly size: number;
+  /** Set when tasks run on the calling thread (pools/inline.ts): it gets one step at a time, so events and other work are not held up. */
+  readonly inline?: boolean;
   run<T extends Task>(task: T): Promise<ResultOf<T>>;
   /** Stops the threads; pending tasks reject. Safe to call twice. */
   destroy(): Promise<void>;

@@ -13,11 +13,13 @@ export class Trainer extends Coordinator {
   /** Set when the checkpoint given as `init` could not restore the optimizer's state (see Checkpoint.warning). */
   warning: string | null = null;
 
-  /** Writes the checkpoint (model + optimizer files, atomically); returns their paths. */
+  /** Writes the checkpoint (model + optimizer files, atomically) between steps; returns their paths. */
   async save(path: string): Promise<{ model: string; optimizer: string }> {
     if (typeof path !== 'string' || path === '') throw new TypeError('save: path must be a non-empty string');
-    const meta = checkpointMetadata(this.options, this.step, this.stepsPerEpoch, await this.weightsSha256());
-    return writeCheckpoint(path, this.store.layout, this.store.weights, this.store.state, meta);
+    return this.exclusive(async () => {
+      const meta = checkpointMetadata(this.options, this.step, this.stepsPerEpoch, await this.weightsSha256());
+      return writeCheckpoint(path, this.store.layout, this.store.weights, this.store.state, meta);
+    });
   }
 }
 

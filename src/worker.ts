@@ -9,21 +9,26 @@ import { predictions, type Augmentation, type ModelContext, type ModelSpec, type
 import { loadModel } from './models/index.js';
 import { ParamStore, sizeOf } from './params.js';
 import { Purpose, stream, uniform01 } from './rng.js';
-import type { EvaluateResult, GradientResult, PredictResult, Result, Task, WorkerInit } from './protocol.js';
+import type { EvaluateResult, GradientResult, PredictResult, Result, StepsResult, Task, WorkerInit } from './protocol.js';
 import type { Tensor2D, Tensor4D } from './tensor.js';
+import { StepControl } from './step-control.js';
+import { epochOrder, runSteps } from './steps.js';
+import { initWasm } from './kernels/wasm.js';
 
 /** Forward samples in chunks of this many when evaluating (bounds a worker's memory). */
 const EVAL_CHUNK = 500;
 
 /**
- * Tensors over the store's weights. Zero-copy on purpose: tfjs-backend-cpu keeps a reference
- * to the Float32Array it is given, so these read the shared weights in place. That is safe
- * because the coordinator never writes weights while a step's tasks run (each task checks the
- * store version before and after), and these tensors live only inside one tidy().
+ * Tensors over the store's weights at `version`. Zero-copy on purpose: tfjs-backend-cpu keeps a
+ * reference to the Float32Array it is given, so these read the shared weights in place. That is
+ * safe because nothing writes that copy while a task reads it (a step's update writes the other
+ * copy; tasks check the store version before and after), and these tensors live only inside one
+ * tidy().
  */
-function paramTensors(store: ParamStore): Record<string, tf.Tensor> {
+function paramTensors(store: ParamStore, version = store.version): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
-  for (const t of store.layout.tensors) out[t.name] = tf.tensor(store.view(store.weights, t.name), [...t.shape]);
+  const weights = store.weightsAt(version);
+  for (const t of store.layout.tensors) out[t.name] = tf.tensor(store.view(weights, t.name), [...t.shape]);
   return out;
 }
 
@@ -32,9 +37,9 @@ function paramTensors(store: ParamStore): Record<string, tf.Tensor> {
  * into `out` (a P-float region laid out like the weights; fixed tensors get 0).
  * x: [n, ...spec.input], oneHot: [n, K].
  */
-export function computeGradient(spec: ModelSpec, ctx: ModelContext, store: ParamStore, x: Tensor4D, oneHot: Tensor2D, out: Float32Array): number {
+export function computeGradient(spec: ModelSpec, ctx: ModelContext, store: ParamStore, x: Tensor4D, oneHot: Tensor2D, out: Float32Array, version = store.version): number {
   return tf.tidy(() => {
-    const all = paramTensors(store);
+    const all = paramTensors(store, version);
     const names = store.layout.tensors.filter((t) => t.trainable).map((t) => t.name);
     const lossOf = (...trainable: tf.Tensor[]) => {
       const p: Params = { ...all, ...Object.fromEntries(names.map((n, i) => [n, trainable[i]])) };
@@ -53,12 +58,23 @@ export interface GradientWorker {
   inputs(ds: Dataset, indices: ArrayLike<number>): { x: Tensor4D; y: Tensor2D };
 }
 
+/** Test hooks around a micro-batch: fault injection (test/fixtures/fault.mjs), delays, poisoned gradients. */
+export interface WorkerHooks {
+  /** Called before micro-batch `slot` of the step from `version` is computed. */
+  beforeMicroBatch?(version: number, slot: number): void;
+  /** Called with the micro-batch's gradient (its slot) once it is written. */
+  afterMicroBatch?(version: number, slot: number, gradient: Float32Array): void;
+}
+
 /** Sets up one thread's state (kernels, model, views of shared memory) and returns its task handler. */
-export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
+export async function createWorker(init: WorkerInit, hooks: WorkerHooks = {}): Promise<GradientWorker> {
   await useKernels(init.kernels);
+  // The update of a steps task runs in WebAssembly when it loads (the stock kernels do not need
+  // it), else in JS: the same bits.
+  await initWasm().catch(() => undefined);
   const { spec } = await loadModel(init.model);
   const ctx: ModelContext = { options: init.modelOptions };
-  const store = ParamStore.attach(spec, init.params);
+  const store = ParamStore.attach(spec, init.params, init.state);
   const splits: Record<'train' | 'test', Dataset> = { train: init.train, test: init.test };
   const K = spec.classes;
   const imageSize = sizeOf(spec.image);
@@ -96,23 +112,50 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
     }
   };
 
-  const gradient = (task: Extract<Task, { kind: 'gradient' }>): GradientResult => {
-    const started = performance.now();
-    checkVersion(task.version, 'before');
-    const out = store.slot(task.slot);
-    const { x, y } = batch(splits.train, task.indices, task.epoch);
+  /** Micro-batch `slot` of the step from `version`: its gradient into the slot; returns its mean loss. */
+  const microBatch = (version: number, slot: number, epoch: number, indices: ArrayLike<number>): number => {
+    hooks.beforeMicroBatch?.(version, slot);
+    const { x, y } = batch(splits.train, indices, epoch);
     try {
-      const loss = computeGradient(spec, ctx, store, x, y, out);
-      checkVersion(task.version, 'during');
-      const fallbacks = takeNewFallbacks();
-      return {
-        kind: 'gradient', slot: task.slot, loss, count: task.indices.length, computeMs: performance.now() - started,
-        ...(fallbacks.length ? { fallbacks } : {}),
-      };
+      const loss = computeGradient(spec, ctx, store, x, y, store.slot(slot), version);
+      hooks.afterMicroBatch?.(version, slot, store.slot(slot));
+      return loss;
     } finally {
       x.dispose();
       y.dispose();
     }
+  };
+
+  const gradient = (task: Extract<Task, { kind: 'gradient' }>): GradientResult => {
+    const started = performance.now();
+    checkVersion(task.version, 'before');
+    const loss = microBatch(task.version, task.slot, task.epoch, task.indices);
+    checkVersion(task.version, 'during');
+    const fallbacks = takeNewFallbacks();
+    return {
+      kind: 'gradient', slot: task.slot, loss, count: task.indices.length, computeMs: performance.now() - started,
+      ...(fallbacks.length ? { fallbacks } : {}),
+    };
+  };
+
+  const control = init.control ? new StepControl(init.control) : null;
+  let order: { epoch: number; shuffle: boolean; order: Int32Array } | null = null;
+  const stepWorker = control && {
+    store,
+    control,
+    order(epoch: number, shuffle: boolean) {
+      if (order?.epoch !== epoch || order.shuffle !== shuffle) order = { epoch, shuffle, order: epochOrder(splits.train.count, init.seed, epoch, shuffle) };
+      return order.order;
+    },
+    microBatch,
+  };
+
+  const steps = (task: Extract<Task, { kind: 'steps' }>): StepsResult => {
+    if (!stepWorker) throw new Error('a steps task for a worker started without a control block');
+    checkVersion(task.version, 'before');
+    const done = runSteps(task, stepWorker);
+    const fallbacks = takeNewFallbacks();
+    return { kind: 'steps', steps: done, ...(fallbacks.length ? { fallbacks } : {}) };
   };
 
   /** Scores [n, K] and per-sample losses of some samples, forward only. */
@@ -165,6 +208,8 @@ export async function createWorker(init: WorkerInit): Promise<GradientWorker> {
       switch (task.kind) {
         case 'gradient':
           return gradient(task);
+        case 'steps':
+          return steps(task);
         case 'evaluate':
           return evaluate(task);
         case 'predict':
@@ -182,12 +227,12 @@ export interface WorkerApi {
   run(task: Task): Result;
 }
 
-export function workerApi(): WorkerApi {
+export function workerApi(hooks: WorkerHooks = {}): WorkerApi {
   let worker: GradientWorker | null = null;
   return {
     async init(init) {
       if (worker) throw new Error('this worker is already initialised');
-      worker = await createWorker(init);
+      worker = await createWorker(init, hooks);
     },
     run(task) {
       if (!worker) throw new Error('task before init: the pool must call init() first');

@@ -13,7 +13,10 @@ import { initWasm } from '../src/kernels/wasm.js';
 import { stream, uniform01 } from '../src/rng.js';
 import type { StoreSpec } from '../src/params.js';
 import type { TrainerOptions } from '../src/options.js';
-import type { PoolFactory, WorkerPool } from '../src/protocol.js';
+import type { PoolFactory } from '../src/protocol.js';
+import { createWorker } from '../src/worker.js';
+import { createPiscinaPool } from '../src/pools/piscina.js';
+import { fileURLToPath } from 'node:url';
 
 const mnist = loadMnist();
 const open: Trainer[] = [];
@@ -35,21 +38,8 @@ async function run(t: Trainer, steps: number, signal?: AbortSignal): Promise<Tra
 
 const sha = (a: Float32Array) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
 
-/** Runs each task after a random delay, so micro-batches finish in a different order each step. */
-const scramblingPool: PoolFactory = async (init, size, options) => {
-  const inner = await inlinePool(init, size, options);
-  let seed = 7;
-  const pool: WorkerPool = {
-    size: 4,
-    run: (task) =>
-      new Promise((resolve, reject) => {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        setTimeout(() => inner.run(task).then(resolve, reject), seed % 15);
-      }),
-    destroy: () => inner.destroy(),
-  };
-  return pool;
-};
+/** Real threads that pause a random 0-7 ms before each micro-batch: micro-batches finish in a different order each step. */
+const scramblingPool = createPiscinaPool({ filename: fileURLToPath(new URL('./fixtures/scrambling-worker.mjs', import.meta.url)) });
 
 describe('determinism', () => {
   test('two runs of 30 steps with the same seed give bitwise-identical weights (shuffled, augmented)', async () => {
@@ -68,9 +58,9 @@ describe('determinism', () => {
     expect(sha(c.store.weights)).not.toBe(sha(a.store.weights));
   });
 
-  test('with S = 4, 1, 2 and 4 worker threads (and scrambled task order) give bitwise-identical weights', async () => {
+  test('with S = 4, 1, 2 and 4 worker threads (and scrambled finishing order, 3 threads for 4 micro-batches, the calling thread) give bitwise-identical weights', async () => {
     const hashes = [];
-    for (const [workers, pool] of [[1, undefined], [2, undefined], [4, undefined], [1, scramblingPool], [1, inlinePool]] as const) {
+    for (const [workers, pool] of [[1, undefined], [2, undefined], [4, undefined], [4, scramblingPool], [3, scramblingPool], [1, inlinePool]] as const) {
       const t = await trainer({ model: 'lenet5-softmax', workers, shards: 4, seed: 3, pool });
       await run(t, 12);
       hashes.push(sha(t.store.weights));
@@ -147,19 +137,10 @@ describe('determinism', () => {
 
 describe('failures', () => {
   test('a NaN gradient from a worker stops the step with a clear message and leaves the weights as they were', async () => {
-    // A pool whose slot 0 comes back poisoned, as an overflowing kernel would leave it.
-    const poisoning: PoolFactory = async (init, size, options) => {
-      const inner = await inlinePool(init, size, options);
-      const store = ParamStore.attach(specOf(init.model), init.params);
-      return {
-        size: 1,
-        run: async (task) => {
-          const r = await inner.run(task);
-          if (task.kind === 'gradient' && task.slot === 0) store.slot(0)[3] = Number.NaN;
-          return r;
-        },
-        destroy: () => inner.destroy(),
-      };
+    // A worker whose slot 0 comes back poisoned, as an overflowing kernel would leave it.
+    const poisoning: PoolFactory = async (init) => {
+      const worker = await createWorker(init, { afterMicroBatch: (_, slot, g) => void (slot === 0 && (g[3] = Number.NaN)) });
+      return { size: 1, inline: true, run: async (task) => worker.run(task) as never, destroy: async () => {} };
     };
     const t = await trainer({ model: 'lenet5-softmax', workers: 1, shards: 2, seed: 1, pool: poisoning });
     const before = sha(t.store.weights);
@@ -189,18 +170,36 @@ describe('one operation at a time', () => {
 });
 
 describe('abort', () => {
-  test('an aborted signal stops between steps; the state equals a run of exactly that many steps', async () => {
+  test('an aborted signal stops between steps, within a task of steps; the state equals a run of exactly that many steps', async () => {
     const controller = new AbortController();
     const t = await trainer({ model: 'lenet5-softmax', workers: 2, seed: 9 });
     const events: TrainEvent[] = [];
-    for await (const ev of t.train({ steps: 50, signal: controller.signal })) {
+    for await (const ev of t.train({ steps: 500, signal: controller.signal })) {
       events.push(ev);
       if (ev.type === 'step' && ev.step === 7) controller.abort();
     }
-    expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'aborted', step: 7 });
+    // The steps the workers had been given when the signal came are finished and reported (a
+    // task lasts at most a quarter of a second), none after.
+    const steps = events.filter((e) => e.type === 'step').map((e) => e.type === 'step' && e.step);
+    const last = steps.at(-1) as number;
+    expect(steps).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    expect(last).toBeGreaterThanOrEqual(7);
+    expect(last).toBeLessThan(500);
+    expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'aborted', step: last });
     const same = await trainer({ model: 'lenet5-softmax', workers: 2, seed: 9 });
-    await run(same, 7);
+    await run(same, last);
     expect(sha(t.store.weights)).toBe(sha(same.store.weights));
     expect(sha(t.store.momentum)).toBe(sha(same.store.momentum));
+  });
+
+  test('a task of steps stops after its first step when the signal is already aborted, or when other work is waiting', async () => {
+    const t = await trainer({ model: 'lenet5-softmax', workers: 2, seed: 9 });
+    const controller = new AbortController();
+    controller.abort();
+    expect(await t.runSteps(50, controller.signal)).toHaveLength(1);
+    const [steps, evaluation] = await Promise.all([t.runSteps(50), t.evaluate()]);
+    expect(steps.map((e) => e.step)).toEqual([2]);
+    expect(evaluation.count).toBe(10_000);
+    expect((await t.runSteps(5)).map((e) => e.step)).toEqual([3, 4, 5, 6, 7]);
   });
 });

@@ -161,7 +161,16 @@ describe('the store', () => {
     const adam = ParamStore.create(spec, 3, OPTIMIZER_STATE.adam);
     expect(Object.keys(adam.state)).toEqual(['exp_avg', 'exp_avg_sq']);
     const P = adam.layout.size;
-    expect(adam.buffer.byteLength).toBe(16 + (1 + 2 + 1 + 3) * P * 4); // header, weights, 2 states, grad, 3 slots
+    // header, weights and 2 states twice (by version parity), grad, 3 slots; regions start on 16 bytes
+    expect(adam.buffer.byteLength).toBe(16 + (2 + 2 * 2 + 1 + 3) * ((P + 3) & ~3) * 4);
+    expect(adam.layout.tensors.flatMap(() => [adam.weightsAt(0), adam.weightsAt(1), adam.slot(2), adam.grad]).every((r) => r.byteOffset % 16 === 0)).toBe(true);
+    // The copy in use follows the version: step v reads copy v % 2, its update writes the other.
+    expect(adam.weightsAt(0).byteOffset).not.toBe(adam.weightsAt(1).byteOffset);
+    expect(adam.weightsAt(2).byteOffset).toBe(adam.weightsAt(0).byteOffset);
+    adam.version = 1;
+    expect(adam.weights.byteOffset).toBe(adam.weightsAt(1).byteOffset);
+    expect(adam.state.exp_avg.byteOffset).toBe(adam.stateAt(1).exp_avg.byteOffset);
+    expect(adam.state.exp_avg.byteOffset).not.toBe(adam.stateAt(0).exp_avg.byteOffset);
     expect(() => adam.momentum).toThrow(/the parameter store has no optimizer state momentum; it holds exp_avg, exp_avg_sq/);
     const sgd = ParamStore.create(spec, 2);
     expect(Object.keys(sgd.state)).toEqual(['momentum']); // the default, as before

@@ -152,9 +152,11 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   let failedSave = null as { step: number; error: Error } | null;
   let plotError = null as Error | null;
   let lastSaveAt = performance.now();
+  let lastSaveStep = trainer.step;
   /** Saves the checkpoint (and, unless periodic, redraws the plot), once per step count. */
   const save = async (periodic: boolean): Promise<void> => {
     lastSaveAt = performance.now();
+    lastSaveStep = trainer.step;
     if (saved === trainer.step || failedSave?.step === trainer.step) return;
     saving = true;
     try {
@@ -180,7 +182,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     }
   };
   const periodicDue = (step: number) =>
-    'seconds' in every ? performance.now() - lastSaveAt >= every.seconds * 1000 : every.steps > 0 && step % every.steps === 0;
+    'seconds' in every ? performance.now() - lastSaveAt >= every.seconds * 1000 : every.steps > 0 && step - lastSaveStep >= every.steps;
   for (const sig of SIGNALS) process.on(sig, onSignal);
   process.stdout.on('error', onOutputError);
   process.stderr.on('error', onOutputError);
@@ -228,8 +230,11 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
           lastLog = performance.now();
           say(`  step ${ev.step}/${lastStep}  loss ${ev.loss.toFixed(4)}  ${grouped((o.batchSize * 1000) / stepMs)} samples/s  ETA ${duration(eta)}`);
         }
-        // Stopping (a signal): save now, before the final evaluation, which may take seconds.
-        if (signalled || (ev.step % trainer.stepsPerEpoch !== 0 && ev.step < lastStep && periodicDue(ev.step))) await save(true);
+        // Stopping (a signal): save now, before the final evaluation, which may take seconds. The
+        // workers run a few steps ahead of the events (a task of steps at a time): a save waits for
+        // the event of the step the weights are at, so metrics.jsonl holds every step it saves.
+        const current = ev.step === trainer.step;
+        if (current && (signalled || (ev.step % trainer.stepsPerEpoch !== 0 && ev.step < lastStep && periodicDue(ev.step)))) await save(true);
         afterStep = performance.now();
       } else if (ev.type === 'epoch') {
         evalMs = performance.now() - afterStep;

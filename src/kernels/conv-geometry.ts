@@ -34,8 +34,29 @@ export interface Geometry {
 const BLOCK_FLOATS = 16384;
 const MAX_BLOCK = 512;
 
-/** The geometry of x [n, h, w, c] * filter [kh, kw, c, o], or null for what the kernels do not take (dilation, NCHW, empty output). */
-export function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): Geometry | null {
+/**
+ * Geometries already worked out, by shapes and attributes: a training step asks for the same few
+ * every time, and tfjs's computeConv2DInfo is a good part of a small layer's fixed cost. Bounded,
+ * as prediction on batches of every size would otherwise grow it without end.
+ */
+const known = new Map<string, Readonly<Geometry> | null>();
+const KNOWN_MAX = 256;
+
+/**
+ * The geometry of x [n, h, w, c] * filter [kh, kw, c, o], or null for what the kernels do not
+ * take (dilation, NCHW, empty output). Shared between calls: read it, never change it.
+ */
+export function geometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): Readonly<Geometry> | null {
+  const key = `${xShape}|${filterShape}|${attrs.strides}|${JSON.stringify(attrs.pad)}|${attrs.dataFormat}|${attrs.dilations ?? 1}|${attrs.dimRoundingMode}`;
+  const hit = known.get(key);
+  if (hit !== undefined) return hit;
+  if (known.size >= KNOWN_MAX) known.clear();
+  const g = computeGeometry(xShape, filterShape, attrs);
+  known.set(key, g && Object.freeze(g));
+  return g;
+}
+
+function computeGeometry(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): Geometry | null {
   if (attrs.dataFormat !== 'NHWC') return null;
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
@@ -83,7 +104,7 @@ export function putGeometry(arena: Arena, g: GeometryFields): number {
  * The row stride of the output and of its gradient: O rounded up to 4 for the GEMM (it vectorises
  * along O), O itself for the direct kernels (padding would cost a copy of each tensor).
  */
-export const outputLd = (g: Geometry) => (g.direct ? g.o : roundUp4(g.o));
+export const outputLd = (g: Readonly<Geometry>) => (g.direct ? g.o : roundUp4(g.o));
 
 /** Scratch for one block of patch rows. */
-export const scratchFloats = (g: Geometry) => g.block * roundUp4(g.K);
+export const scratchFloats = (g: Readonly<Geometry>) => g.block * roundUp4(g.K);

@@ -15,12 +15,12 @@ import { output, roundUp4, stock, transposeInto, values, type FastKernel, type K
 import { Arena, kernels } from './wasm.js';
 
 /** The geometry block and the patch-row scratch the blocked kernels (conv.as.ts) take. */
-function blocked(arena: Arena, g: Geometry): { geo: number; scratch: number } {
+function blocked(arena: Arena, g: Readonly<Geometry>): { geo: number; scratch: number } {
   return { geo: putGeometry(arena, g), scratch: arena.alloc(scratchFloats(g)) };
 }
 
 /** y [P, ld] = cols(x) W for W [K, ldw] at wp, ld = outputLd(g), ldw >= ld; returns y's pointer. */
-export function convProduct(arena: Arena, g: Geometry, xp: number, wp: number, ldw: number): number {
+export function convProduct(arena: Arena, g: Readonly<Geometry>, xp: number, wp: number, ldw: number): number {
   const ld = outputLd(g);
   if (g.direct) {
     const yp = arena.alloc(g.P * ld);
@@ -38,7 +38,7 @@ export function convProduct(arena: Arena, g: Geometry, xp: number, wp: number, l
  * dW [K, ld] = cols(x)^T dy for dy [P, ld] (ld = outputLd(g), zero past O); returns dW's pointer.
  * x at xp must be followed by 4 floats of slack (putX).
  */
-export function filterGradient(arena: Arena, g: Geometry, xp: number, dyp: number): number {
+export function filterGradient(arena: Arena, g: Readonly<Geometry>, xp: number, dyp: number): number {
   const ld = outputLd(g);
   if (g.direct) {
     const planar = arena.alloc(g.P * g.o);
@@ -54,7 +54,7 @@ export function filterGradient(arena: Arena, g: Geometry, xp: number, dyp: numbe
 }
 
 /** dx [n, h, w, c] = col2im(dy Wt) for dy [P, ld] (any ld >= O) and Wt [O, roundUp4(K)] at wtp; returns dx's pointer. */
-export function inputGradient(arena: Arena, g: Geometry, dyp: number, ld: number, wtp: number): number {
+export function inputGradient(arena: Arena, g: Readonly<Geometry>, dyp: number, ld: number, wtp: number): number {
   const { geo, scratch } = blocked(arena, g);
   const dxp = arena.alloc(g.n * g.h * g.w * g.c);
   kernels().convInputGrad(geo, dyp, ld, g.o, wtp, roundUp4(g.K), dxp, scratch);

@@ -9,10 +9,21 @@ import { Arena, kernels } from './wasm.js';
 
 type PoolAttrs = { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
 
+/** tfjs's pooling info, remembered by shape and attributes as conv-geometry.ts remembers its geometries (read it, never change it). */
+const known = new Map<string, tf.backend_util.Conv2DInfo>();
+function poolInfo(xShape: number[], a: PoolAttrs): tf.backend_util.Conv2DInfo {
+  const key = `${xShape}|${a.filterSize}|${a.strides}|${JSON.stringify(a.pad)}|${a.dimRoundingMode}`;
+  let info = known.get(key);
+  if (!info) {
+    if (known.size >= 256) known.clear();
+    info = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad as 'valid', a.dimRoundingMode);
+    known.set(key, info);
+  }
+  return info;
+}
+
 function pool2x2(xShape: number[], attrs: PoolAttrs): tf.backend_util.Conv2DInfo | null {
-  const info = tf.backend_util.computePool2DInfo(
-    xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad as 'valid', attrs.dimRoundingMode,
-  );
+  const info = poolInfo(xShape, attrs);
   const p = info.padInfo;
   // The kernels write floor(h/2) x floor(w/2) outputs: 'ceil' or 'round' rounding of an odd size
   // asks for one more row or column, which only the stock kernel gives.
@@ -26,9 +37,7 @@ function pool2x2(xShape: number[], attrs: PoolAttrs): tf.backend_util.Conv2DInfo
 /** Average pooling without padding (any window and stride): the stock kernels' arithmetic, in wasm. */
 function unpadded(x: tf.TensorInfo, attrs: PoolAttrs): boolean {
   if (x.dtype !== 'float32') return false;
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad as 'valid', attrs.dimRoundingMode,
-  );
+  const info = poolInfo(x.shape, attrs);
   const p = info.padInfo;
   // Every window inside the input ('ceil' rounding can ask for one that is not).
   const inside = (info.outHeight - 1) * info.strideHeight + info.filterHeight <= info.inHeight &&
@@ -78,7 +87,7 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
 /** An arena holding the pooling geometry of input x (as pool.as.ts reads it) and x itself. */
 function poolArena(args: KernelArgs, x: tf.TensorInfo) {
   const a = args.attrs as PoolAttrs;
-  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad as 'valid', a.dimRoundingMode);
+  const info = poolInfo(x.shape, a);
   const arena = new Arena();
   const geo = putGeometry(arena, fieldsOf(info));
   return { arena, info, geo, xp: arena.put(values(args, x)) };

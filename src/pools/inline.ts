@@ -8,6 +8,7 @@ export const inlinePool: PoolFactory = async (init) => {
   let destroyed = false;
   const pool: WorkerPool = {
     size: 1,
+    inline: true,
     async run<T extends Task>(task: T): Promise<ResultOf<T>> {
       if (destroyed) throw new Error('the inline pool was destroyed');
       return worker.run(task) as ResultOf<T>;
