@@ -167,14 +167,48 @@ export function convInputGrad(g: usize, dy: usize, ld: i32, o: i32, wt: usize, k
 
 /**
  * y[p, o] = sum_{ky,kx} x[s, oy+ky, ox+kx] f[ky, kx, o] for p = (s, oy, ox), y row stride ld
- * (columns past o untouched). Channels go three at a time (each x load feeds three independent
- * sums), the rest one at a time; the four pixels of a vector go to their four rows of y.
+ * (columns past o untouched). Channels go six at a time, then three (each x load feeds that many
+ * independent sums), the rest one at a time; the four pixels of a vector go to their four rows of
+ * y. Every output's sum runs over (ky, kx) in the same order whichever block computes it.
  */
 export function conv1Forward(x: usize, n: i32, h: i32, w: i32, f: usize, ldf: i32, kh: i32, kw: i32, o: i32, y: usize, ld: i32): void {
   const oh = h - kh + 1, ow = w - kw + 1;
   const fo = <usize>ldf << 2; // f's stride between (ky, kx) positions
   const ld4 = <usize>ld << 2;
   let c = 0;
+  for (; c + 6 <= o; c += 6) {
+    let out = y + (<usize>c << 2);
+    for (let s = 0; s < n; s++) {
+      for (let oy = 0; oy < oh; oy++) {
+        const row = x + (<usize>((s * h + oy) * w) << 2);
+        for (let ox = 0; ox < ow; ox += 4) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0), a5 = f32x4.splat(0);
+          for (let ky = 0; ky < kh; ky++) {
+            let xr = row + (<usize>(ky * w + ox) << 2);
+            let fr = f + (<usize>(ky * kw * ldf + c) << 2);
+            for (let kx = 0; kx < kw; kx++) {
+              const xv = v128.load(xr);
+              a0 = f32x4.add(a0, f32x4.mul(xv, v128.load32_splat(fr)));
+              a1 = f32x4.add(a1, f32x4.mul(xv, v128.load32_splat(fr + 4)));
+              a2 = f32x4.add(a2, f32x4.mul(xv, v128.load32_splat(fr + 8)));
+              a3 = f32x4.add(a3, f32x4.mul(xv, v128.load32_splat(fr + 12)));
+              a4 = f32x4.add(a4, f32x4.mul(xv, v128.load32_splat(fr + 16)));
+              a5 = f32x4.add(a5, f32x4.mul(xv, v128.load32_splat(fr + 20)));
+              xr += 4;
+              fr += fo;
+            }
+          }
+          storeLanes(out, a0, ld4);
+          storeLanes(out + 4, a1, ld4);
+          storeLanes(out + 8, a2, ld4);
+          storeLanes(out + 12, a3, ld4);
+          storeLanes(out + 16, a4, ld4);
+          storeLanes(out + 20, a5, ld4);
+          out += 4 * ld4;
+        }
+      }
+    }
+  }
   for (; c + 3 <= o; c += 3) {
     let out = y + (<usize>c << 2);
     for (let s = 0; s < n; s++) {
