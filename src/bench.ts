@@ -39,9 +39,9 @@ export interface BenchResult {
   readonly runs: number;
   readonly warmup: number;
   /**
-   * Means over the timed steps, in ms: a step, its slowest task inside a worker, and the
-   * averaging and update on the coordinator; the rest of a step is dispatch, messaging and
-   * waiting for threads.
+   * Means over the timed steps, in ms: a step, the slowest worker's micro-batches, and the
+   * slowest worker's averaging and update of its range; the rest of a step is waiting at the
+   * barriers (and, once a task of steps, starting it).
    */
   readonly stepMs: number;
   readonly taskMs: number;

@@ -32,8 +32,9 @@ export interface StepEvent {
   readonly ms: number;
   readonly samplesPerSec: number;
   /**
-   * Where the step's time went: the slowest micro-batch's time inside its worker, and the
-   * averaging and update. The rest of `ms` is dispatch and messaging (and waiting for a thread).
+   * Where the step's time went: the slowest worker's time on its micro-batches, and the slowest
+   * worker's averaging and update of its range. The rest of `ms` is waiting at the barriers (and,
+   * for the first step of a task, starting the task).
    */
   readonly taskMs: number;
   readonly updateMs: number;

@@ -103,7 +103,7 @@ export interface TaskSizeProfile {
    * well the threads run side by side. Null for B = 1.
    */
   readonly fixedMs: number | null;
-  /** t(B) / t(ceil(B/2)): the most 2 workers can gain over one, before messaging and the update. Null for B = 1. */
+  /** t(B) / t(ceil(B/2)): the most 2 workers can gain over one, before the update and the barriers. Null for B = 1. */
   readonly twoWorkerBound: number | null;
 }
 

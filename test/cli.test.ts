@@ -196,7 +196,7 @@ describe('lenet5 bench', () => {
     else expect(r.stdout).not.toMatch(/host check/);
     expect(r.stdout).toMatch(/^lenet5 bench: batch 64, fast kernels, 1 runs x 2 steps after 2 warm-up steps;/);
     expect(r.stdout).toMatch(/lenet5-softmax: 2 workers are \d+\.\d\dx one worker/);
-    expect(r.stdout).toMatch(/ 2 workers: +[\d,]+ samples\/s \[[\d,]+, [\d,]+\]; a step [\d.]+ ms = slowest task [\d.]+ \+ update [\d.]+ \+ messaging and waiting -?[\d.]+/);
+    expect(r.stdout).toMatch(/ 2 workers: +[\d,]+ samples\/s \[[\d,]+, [\d,]+\]; a step [\d.]+ ms = micro-batches [\d.]+ \+ update [\d.]+ \+ waiting -?[\d.]+/);
   }, 120_000);
 
   test('--help names each default once, as the user would type it', () => {

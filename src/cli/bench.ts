@@ -72,7 +72,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
       const f = (x: number) => x.toFixed(1);
       out(
         `  ${r.model.padEnd(15)} ${String(r.workers).padStart(2)} workers: ${grouped(r.samplesPerSec).padStart(6)} samples/s [${grouped(r.min)}, ${grouped(r.max)}];` +
-          ` a step ${f(r.stepMs)} ms = slowest task ${f(r.taskMs)} + update ${f(r.updateMs)} + messaging and waiting ${f(r.stepMs - r.taskMs - r.updateMs)}`,
+          ` a step ${f(r.stepMs)} ms = micro-batches ${f(r.taskMs)} + update ${f(r.updateMs)} + waiting ${f(r.stepMs - r.taskMs - r.updateMs)}`,
       );
     },
   });
@@ -97,6 +97,6 @@ function printTaskSizes(out: (s: string) => void, t: TaskSizeProfile, warmup: nu
   const halves = hi === lo ? `2 t(${hi})` : `t(${hi}) + t(${lo})`;
   out(
     `  per task, whatever its size: ${halves} - t(${t.batch}) = ${t.fixedMs.toFixed(2)} ms; so 2 workers are at most t(${t.batch}) / t(${hi}) = ` +
-      `${t.twoWorkerBound.toFixed(2)}x one worker at batch ${t.batch}, before messaging, the update and any slowdown from running side by side`,
+      `${t.twoWorkerBound.toFixed(2)}x one worker at batch ${t.batch}, before the update, the barriers and any slowdown from running side by side`,
   );
 }
