@@ -260,9 +260,18 @@ export function conv1Forward(x: usize, n: i32, h: i32, w: i32, f: usize, ldf: i3
 
 /** planar[c][p] = nhwc[p, c] for P pixels and o channels (nhwc row stride ld): conv1Filter's layout of dy. */
 export function toPlanar(nhwc: usize, P: i32, o: i32, ld: i32, planar: usize): void {
-  for (let c = 0; c < o; c++) {
-    const plane = planar + (<usize>(c * P) << 2);
-    for (let p = 0; p < P; p++) store<f32>(plane + (<usize>p << 2), load<f32>(nhwc + (<usize>(p * ld + c) << 2)));
+  // nhwc read in address order, each row's o values to their o planes (o write streams).
+  const plane = <usize>P << 2;
+  let src = nhwc;
+  let dst = planar;
+  for (let p = 0; p < P; p++) {
+    let to = dst;
+    for (let c = 0; c < o; c++) {
+      store<f32>(to, load<f32>(src + (<usize>c << 2)));
+      to += plane;
+    }
+    src += <usize>ld << 2;
+    dst += 4;
   }
 }
 
@@ -270,14 +279,74 @@ export function toPlanar(nhwc: usize, P: i32, o: i32, ld: i32, planar: usize): v
  * dw[ky, kx, c] = sum over p = (s, oy, ox) of x[s, oy+ky, ox+kx] dy[c][p] (dy planar; dw row
  * stride ldw, columns past o untouched). For one
  * (c, ky) the kw sums are formed side by side (five independent chains: a single running sum
- * would wait on its own previous add at every pixel); each sample's sums are formed in registers,
+ * would wait on its own previous add at every pixel), two channels at a time when they can be; each sample's sums are formed in registers,
  * then added to the totals in sample order. kw is at most 5; when it is less, the unused sums
  * still read 5 - kw floats past the end of each row, so x needs 4 floats of slack after its end.
  */
 export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32, kw: i32, o: i32, dw: usize, ldw: i32): void {
   const oh = h - kh + 1, ow = w - kw + 1;
   const P = n * oh * ow;
-  for (let c = 0; c < o; c++) {
+  const step = <usize>ldw << 2;
+  let c = 0;
+  // Two channels at a time: each x load feeds both channels' sums (ten chains).
+  for (; c + 2 <= o; c += 2) {
+    for (let ky = 0; ky < kh; ky++) {
+      let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0), t4 = f32x4.splat(0);
+      let u0 = f32x4.splat(0), u1 = f32x4.splat(0), u2 = f32x4.splat(0), u3 = f32x4.splat(0), u4 = f32x4.splat(0);
+      let g = dy + (<usize>(c * P) << 2);
+      const gNext = <usize>P << 2; // channel c + 1's plane, from g
+      for (let s = 0; s < n; s++) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0);
+        let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0), b4 = f32x4.splat(0);
+        for (let oy = 0; oy < oh; oy++) {
+          let xr = x + (<usize>((s * h + oy + ky) * w) << 2);
+          for (let ox = 0; ox < ow; ox += 4) {
+            const gv = v128.load(g);
+            const hv = v128.load(g + gNext);
+            let xv = v128.load(xr);
+            a0 = f32x4.add(a0, f32x4.mul(xv, gv));
+            b0 = f32x4.add(b0, f32x4.mul(xv, hv));
+            xv = v128.load(xr, 4);
+            a1 = f32x4.add(a1, f32x4.mul(xv, gv));
+            b1 = f32x4.add(b1, f32x4.mul(xv, hv));
+            xv = v128.load(xr, 8);
+            a2 = f32x4.add(a2, f32x4.mul(xv, gv));
+            b2 = f32x4.add(b2, f32x4.mul(xv, hv));
+            xv = v128.load(xr, 12);
+            a3 = f32x4.add(a3, f32x4.mul(xv, gv));
+            b3 = f32x4.add(b3, f32x4.mul(xv, hv));
+            xv = v128.load(xr, 16);
+            a4 = f32x4.add(a4, f32x4.mul(xv, gv));
+            b4 = f32x4.add(b4, f32x4.mul(xv, hv));
+            g += 16;
+            xr += 16;
+          }
+        }
+        t0 = f32x4.add(t0, a0);
+        t1 = f32x4.add(t1, a1);
+        t2 = f32x4.add(t2, a2);
+        t3 = f32x4.add(t3, a3);
+        t4 = f32x4.add(t4, a4);
+        u0 = f32x4.add(u0, b0);
+        u1 = f32x4.add(u1, b1);
+        u2 = f32x4.add(u2, b2);
+        u3 = f32x4.add(u3, b3);
+        u4 = f32x4.add(u4, b4);
+      }
+      const out = dw + (<usize>(ky * kw * ldw + c) << 2);
+      store<f32>(out, hsum(t0));
+      store<f32>(out + 4, hsum(u0));
+      if (kw > 1) store<f32>(out + step, hsum(t1));
+      if (kw > 1) store<f32>(out + step + 4, hsum(u1));
+      if (kw > 2) store<f32>(out + 2 * step, hsum(t2));
+      if (kw > 2) store<f32>(out + 2 * step + 4, hsum(u2));
+      if (kw > 3) store<f32>(out + 3 * step, hsum(t3));
+      if (kw > 3) store<f32>(out + 3 * step + 4, hsum(u3));
+      if (kw > 4) store<f32>(out + 4 * step, hsum(t4));
+      if (kw > 4) store<f32>(out + 4 * step + 4, hsum(u4));
+    }
+  }
+  for (; c < o; c++) {
     for (let ky = 0; ky < kh; ky++) {
       let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0), t4 = f32x4.splat(0);
       let g = dy + (<usize>(c * P) << 2);
@@ -303,7 +372,6 @@ export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32
         t4 = f32x4.add(t4, a4);
       }
       const out = dw + (<usize>(ky * kw * ldw + c) << 2);
-      const step = <usize>ldw << 2;
       store<f32>(out, hsum(t0));
       if (kw > 1) store<f32>(out + step, hsum(t1));
       if (kw > 2) store<f32>(out + 2 * step, hsum(t2));
