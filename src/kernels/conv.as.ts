@@ -279,7 +279,7 @@ export function toPlanar(nhwc: usize, P: i32, o: i32, ld: i32, planar: usize): v
  * dw[ky, kx, c] = sum over p = (s, oy, ox) of x[s, oy+ky, ox+kx] dy[c][p] (dy planar; dw row
  * stride ldw, columns past o untouched). For one
  * (c, ky) the kw sums are formed side by side (five independent chains: a single running sum
- * would wait on its own previous add at every pixel), two channels at a time when they can be; each sample's sums are formed in registers,
+ * would wait on its own previous add at every pixel), two channels at a time; each sample's sums are formed in registers,
  * then added to the totals in sample order. kw is at most 5; when it is less, the unused sums
  * still read 5 - kw floats past the end of each row, so x needs 4 floats of slack after its end.
  */
@@ -287,14 +287,15 @@ export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32
   const oh = h - kh + 1, ow = w - kw + 1;
   const P = n * oh * ow;
   const step = <usize>ldw << 2;
-  let c = 0;
-  // Two channels at a time: each x load feeds both channels' sums (ten chains).
-  for (; c + 2 <= o; c += 2) {
+  // Two channels at a time, c and c2 = c + 1 (each x load feeds both channels' sums: ten chains);
+  // an odd last channel is paired with itself (computed twice, stored twice to its own column).
+  for (let c = 0; c < o; c += 2) {
+    const c2 = min(c + 1, o - 1);
     for (let ky = 0; ky < kh; ky++) {
       let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0), t4 = f32x4.splat(0);
       let u0 = f32x4.splat(0), u1 = f32x4.splat(0), u2 = f32x4.splat(0), u3 = f32x4.splat(0), u4 = f32x4.splat(0);
       let g = dy + (<usize>(c * P) << 2);
-      const gNext = <usize>P << 2; // channel c + 1's plane, from g
+      const second = <usize>((c2 - c) * P) << 2; // channel c2's plane, from g
       for (let s = 0; s < n; s++) {
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0);
         let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0), b4 = f32x4.splat(0);
@@ -302,7 +303,7 @@ export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32
           let xr = x + (<usize>((s * h + oy + ky) * w) << 2);
           for (let ox = 0; ox < ow; ox += 4) {
             const gv = v128.load(g);
-            const hv = v128.load(g + gNext);
+            const hv = v128.load(g + second);
             let xv = v128.load(xr);
             a0 = f32x4.add(a0, f32x4.mul(xv, gv));
             b0 = f32x4.add(b0, f32x4.mul(xv, hv));
@@ -334,49 +335,17 @@ export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32
         u4 = f32x4.add(u4, b4);
       }
       const out = dw + (<usize>(ky * kw * ldw + c) << 2);
+      const out2 = dw + (<usize>(ky * kw * ldw + c2) << 2);
       store<f32>(out, hsum(t0));
-      store<f32>(out + 4, hsum(u0));
+      store<f32>(out2, hsum(u0));
       if (kw > 1) store<f32>(out + step, hsum(t1));
-      if (kw > 1) store<f32>(out + step + 4, hsum(u1));
+      if (kw > 1) store<f32>(out2 + step, hsum(u1));
       if (kw > 2) store<f32>(out + 2 * step, hsum(t2));
-      if (kw > 2) store<f32>(out + 2 * step + 4, hsum(u2));
+      if (kw > 2) store<f32>(out2 + 2 * step, hsum(u2));
       if (kw > 3) store<f32>(out + 3 * step, hsum(t3));
-      if (kw > 3) store<f32>(out + 3 * step + 4, hsum(u3));
+      if (kw > 3) store<f32>(out2 + 3 * step, hsum(u3));
       if (kw > 4) store<f32>(out + 4 * step, hsum(t4));
-      if (kw > 4) store<f32>(out + 4 * step + 4, hsum(u4));
-    }
-  }
-  for (; c < o; c++) {
-    for (let ky = 0; ky < kh; ky++) {
-      let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0), t4 = f32x4.splat(0);
-      let g = dy + (<usize>(c * P) << 2);
-      for (let s = 0; s < n; s++) {
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0);
-        for (let oy = 0; oy < oh; oy++) {
-          let xr = x + (<usize>((s * h + oy + ky) * w) << 2);
-          for (let ox = 0; ox < ow; ox += 4) {
-            const gv = v128.load(g);
-            a0 = f32x4.add(a0, f32x4.mul(v128.load(xr), gv));
-            a1 = f32x4.add(a1, f32x4.mul(v128.load(xr, 4), gv));
-            a2 = f32x4.add(a2, f32x4.mul(v128.load(xr, 8), gv));
-            a3 = f32x4.add(a3, f32x4.mul(v128.load(xr, 12), gv));
-            a4 = f32x4.add(a4, f32x4.mul(v128.load(xr, 16), gv));
-            g += 16;
-            xr += 16;
-          }
-        }
-        t0 = f32x4.add(t0, a0);
-        t1 = f32x4.add(t1, a1);
-        t2 = f32x4.add(t2, a2);
-        t3 = f32x4.add(t3, a3);
-        t4 = f32x4.add(t4, a4);
-      }
-      const out = dw + (<usize>(ky * kw * ldw + c) << 2);
-      store<f32>(out, hsum(t0));
-      if (kw > 1) store<f32>(out + step, hsum(t1));
-      if (kw > 2) store<f32>(out + 2 * step, hsum(t2));
-      if (kw > 3) store<f32>(out + 3 * step, hsum(t3));
-      if (kw > 4) store<f32>(out + 4 * step, hsum(t4));
+      if (kw > 4) store<f32>(out2 + 4 * step, hsum(u4));
     }
   }
 }
