@@ -43,8 +43,8 @@ const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<st
   tf.engine().runKernel(kernel, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
 
 // LeNet-5's convolutions: [input HWC, filter HWIO, strides, padding]; two single-channel ones that
-// take the direct kernels' other branches (4 and 7 channels: a block of 3 or of 6 and one left
-// over; a filter narrower than 5);
+// take the direct kernels' other branches (4 and 7 channels: a last block of fewer than six output
+// channels or of one, an odd last channel; a filter narrower than 5);
 // then strides, 'same' and explicit padding, odd sizes, 1x1 and many channels (patch rows).
 const CONVS = [
   ['C1', [32, 32, 1], [5, 5, 1, 6], 1, 'valid'],

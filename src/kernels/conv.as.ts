@@ -167,16 +167,20 @@ export function convInputGrad(g: usize, dy: usize, ld: i32, o: i32, wt: usize, k
 
 /**
  * y[p, o] = sum_{ky,kx} x[s, oy+ky, ox+kx] f[ky, kx, o] for p = (s, oy, ox), y row stride ld
- * (columns past o untouched). Channels go six at a time, then three (each x load feeds that many
- * independent sums), the rest one at a time; the four pixels of a vector go to their four rows of
- * y. Every output's sum runs over (ky, kx) in the same order whichever block computes it.
+ * (columns past o untouched). Channels go six at a time (each x load feeds six independent sums);
+ * a last block of fewer repeats its last channel (computed again, stored again to its own
+ * column). The four pixels of a vector go to their four rows of y. Every output's sum runs over
+ * (ky, kx) in the same order whichever block computes it.
  */
 export function conv1Forward(x: usize, n: i32, h: i32, w: i32, f: usize, ldf: i32, kh: i32, kw: i32, o: i32, y: usize, ld: i32): void {
   const oh = h - kh + 1, ow = w - kw + 1;
   const fo = <usize>ldf << 2; // f's stride between (ky, kx) positions
   const ld4 = <usize>ld << 2;
-  let c = 0;
-  for (; c + 6 <= o; c += 6) {
+  for (let c = 0; c < o; c += 6) {
+    // Byte offsets of the block's six channels from channel c, in f's rows and in y's.
+    const last = o - 1 - c;
+    const o1 = <usize>min(1, last) << 2, o2 = <usize>min(2, last) << 2, o3 = <usize>min(3, last) << 2;
+    const o4 = <usize>min(4, last) << 2, o5 = <usize>min(5, last) << 2;
     let out = y + (<usize>c << 2);
     for (let s = 0; s < n; s++) {
       for (let oy = 0; oy < oh; oy++) {
@@ -189,68 +193,21 @@ export function conv1Forward(x: usize, n: i32, h: i32, w: i32, f: usize, ldf: i3
             for (let kx = 0; kx < kw; kx++) {
               const xv = v128.load(xr);
               a0 = f32x4.add(a0, f32x4.mul(xv, v128.load32_splat(fr)));
-              a1 = f32x4.add(a1, f32x4.mul(xv, v128.load32_splat(fr + 4)));
-              a2 = f32x4.add(a2, f32x4.mul(xv, v128.load32_splat(fr + 8)));
-              a3 = f32x4.add(a3, f32x4.mul(xv, v128.load32_splat(fr + 12)));
-              a4 = f32x4.add(a4, f32x4.mul(xv, v128.load32_splat(fr + 16)));
-              a5 = f32x4.add(a5, f32x4.mul(xv, v128.load32_splat(fr + 20)));
+              a1 = f32x4.add(a1, f32x4.mul(xv, v128.load32_splat(fr + o1)));
+              a2 = f32x4.add(a2, f32x4.mul(xv, v128.load32_splat(fr + o2)));
+              a3 = f32x4.add(a3, f32x4.mul(xv, v128.load32_splat(fr + o3)));
+              a4 = f32x4.add(a4, f32x4.mul(xv, v128.load32_splat(fr + o4)));
+              a5 = f32x4.add(a5, f32x4.mul(xv, v128.load32_splat(fr + o5)));
               xr += 4;
               fr += fo;
             }
           }
           storeLanes(out, a0, ld4);
-          storeLanes(out + 4, a1, ld4);
-          storeLanes(out + 8, a2, ld4);
-          storeLanes(out + 12, a3, ld4);
-          storeLanes(out + 16, a4, ld4);
-          storeLanes(out + 20, a5, ld4);
-          out += 4 * ld4;
-        }
-      }
-    }
-  }
-  for (; c + 3 <= o; c += 3) {
-    let out = y + (<usize>c << 2);
-    for (let s = 0; s < n; s++) {
-      for (let oy = 0; oy < oh; oy++) {
-        const row = x + (<usize>((s * h + oy) * w) << 2);
-        for (let ox = 0; ox < ow; ox += 4) {
-          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
-          for (let ky = 0; ky < kh; ky++) {
-            let xr = row + (<usize>(ky * w + ox) << 2);
-            let fr = f + (<usize>(ky * kw * ldf + c) << 2);
-            for (let kx = 0; kx < kw; kx++) {
-              const xv = v128.load(xr);
-              a0 = f32x4.add(a0, f32x4.mul(xv, v128.load32_splat(fr)));
-              a1 = f32x4.add(a1, f32x4.mul(xv, v128.load32_splat(fr + 4)));
-              a2 = f32x4.add(a2, f32x4.mul(xv, v128.load32_splat(fr + 8)));
-              xr += 4;
-              fr += fo;
-            }
-          }
-          storeLanes(out, a0, ld4);
-          storeLanes(out + 4, a1, ld4);
-          storeLanes(out + 8, a2, ld4);
-          out += 4 * ld4;
-        }
-      }
-    }
-  }
-  for (; c < o; c++) {
-    let out = y + (<usize>c << 2);
-    for (let s = 0; s < n; s++) {
-      for (let oy = 0; oy < oh; oy++) {
-        const row = x + (<usize>((s * h + oy) * w) << 2);
-        for (let ox = 0; ox < ow; ox += 4) {
-          let acc = f32x4.splat(0);
-          for (let ky = 0; ky < kh; ky++) {
-            const xr = row + (<usize>(ky * w + ox) << 2);
-            const fr = f + (<usize>(ky * kw * ldf + c) << 2);
-            for (let kx = 0; kx < kw; kx++) {
-              acc = f32x4.add(acc, f32x4.mul(v128.load(xr + (<usize>kx << 2)), v128.load32_splat(fr + (<usize>(kx * ldf) << 2))));
-            }
-          }
-          storeLanes(out, acc, ld4);
+          storeLanes(out + o1, a1, ld4);
+          storeLanes(out + o2, a2, ld4);
+          storeLanes(out + o3, a3, ld4);
+          storeLanes(out + o4, a4, ld4);
+          storeLanes(out + o5, a5, ld4);
           out += 4 * ld4;
         }
       }
