@@ -129,8 +129,10 @@ export type ResultOf<T extends Task> = T extends GradientTask
 
 /**
  * Runs tasks on some threads. Implementations: pools/inline.ts, pools/piscina.ts, pools/comlink.ts.
- * A task whose thread dies or runs past the timeout rejects, and the pool puts a new thread in
- * the dead one's place; the coordinator then runs the task again (same inputs, same bits).
+ * `size` tasks given at once must run at once, each on a thread of its own: the workers of a
+ * steps task wait for each other at the barrier. A task whose thread dies or runs past the
+ * timeout rejects, and the pool puts a new thread in the dead one's place; the coordinator then
+ * runs the step again (same inputs, same bits).
  */
 export interface WorkerPool {
   /** Number of threads computing. */
