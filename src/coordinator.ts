@@ -12,7 +12,6 @@ import type { ResolvedOptions } from './options.js';
 import { MAX_STEP, ParamStore } from './params.js';
 import type { PoolFactory, ResultOf, StepsTask, Task, WorkerInit, WorkerPool } from './protocol.js';
 import { MAX_TASK_STEPS, Outcome, StepControl } from './step-control.js';
-import { epochOrder, stepSamples } from './steps.js';
 import { learningWarning } from './health.js';
 
 export interface StepEvent {
@@ -133,7 +132,6 @@ export class Coordinator {
   readonly stepsPerEpoch: number;
   protected pool: WorkerPool | null = null;
   private failure: Error | null = null;
-  private perm: { epoch: number; order: Int32Array } | null = null;
   /** Pool work runs one operation at a time (a step, an evaluation, a prediction), in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Tasks that failed and were run again since the last event that reported them. */
@@ -201,12 +199,6 @@ export class Coordinator {
   /** Steps applied so far. */
   get step(): number {
     return this.store.version;
-  }
-
-  /** The samples of step t of epoch e: perm_e[t*B .. (t+1)*B), the last step of an epoch possibly shorter. */
-  batchIndices(epoch: number, t: number): Int32Array {
-    if (this.perm?.epoch !== epoch) this.perm = { epoch, order: epochOrder(this.data.train.count, this.options.seed, epoch, this.options.shuffle) };
-    return stepSamples(this.perm.order, t, this.options.batchSize);
   }
 
   /** Runs `op` after every operation called before it has finished; a steps task running meanwhile ends early to let it in. */
@@ -306,7 +298,7 @@ export class Coordinator {
     for (let k = 0; k < done; k++) {
       const v = version + k;
       const t = v % this.stepsPerEpoch;
-      const samples = this.batchIndices(Math.floor(v / this.stepsPerEpoch), t).length;
+      const samples = Math.min(this.options.batchSize, this.data.train.count - t * this.options.batchSize); // the last step of an epoch may be short
       const ms = r[4 * k + 3] - (k ? r[4 * k - 1] : this.control.started);
       events.push({
         type: 'step', step: v + 1, epoch: Math.floor(v / this.stepsPerEpoch), stepInEpoch: t, stepsPerEpoch: this.stepsPerEpoch,

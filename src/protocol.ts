@@ -97,10 +97,9 @@ export interface GradientResult {
   readonly fallbacks?: readonly string[];
 }
 
+/** A steps task's answer; how far it got, and each step's record, are in the control block. */
 export interface StepsResult {
   readonly kind: 'steps';
-  /** Steps this worker saw committed (the control block has their records). */
-  readonly steps: number;
   readonly fallbacks?: readonly string[];
 }
 

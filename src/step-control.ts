@@ -5,7 +5,7 @@
 //   ints     Int32[12]    [0] arrived at the barrier  [1] barrier generation  [2] abort (coordinator)
 //                         [3] stop after this step (coordinator)  [4] steps committed  [5] outcome
 //                         [6] go on (the barrier's last arrival decides)  [7] W  [8] S  [9] room for W
-//   slots    F64[S][2]    this step's micro-batch s: mean loss, samples
+//   losses   F64[S]       this step's micro-batch s: its mean loss (its size every worker knows: cutShards)
 //   workers  F64[room][3] this step's worker w: compute ms, update ms, 1 if its averaged range is finite
 //   records  F64[max][4]  committed step k of the task: loss, slowest worker's compute ms, slowest
 //                         update ms, when it was committed (ms since the epoch of performance.timeOrigin)
@@ -44,8 +44,8 @@ export class StepControl {
   readonly capacity: number;
   readonly shards: number;
   private readonly ints: Int32Array;
-  /** [S][2]: loss, samples of this step's micro-batches. */
-  readonly slots: Float64Array;
+  /** [S]: the mean loss of this step's micro-batches. */
+  readonly losses: Float64Array;
   /** [W][3]: compute ms, update ms, finite (1/0) of this step's workers. */
   readonly perWorker: Float64Array;
   /** [MAX_TASK_STEPS][4]: loss, compute ms, update ms, committed at, of each committed step. */
@@ -53,7 +53,7 @@ export class StepControl {
   private readonly startedAt: Float64Array;
 
   static create(capacity: number, shards: number): StepControl {
-    const floats = 2 * shards + 3 * capacity + 4 * MAX_TASK_STEPS + 1;
+    const floats = shards + 3 * capacity + 4 * MAX_TASK_STEPS + 1;
     const buffer = new SharedArrayBuffer(INTS * 4 + floats * 8);
     const ints = new Int32Array(buffer, 0, INTS);
     ints[7] = capacity;
@@ -73,7 +73,7 @@ export class StepControl {
       at += n * 8;
       return v;
     };
-    this.slots = f64(2 * this.shards);
+    this.losses = f64(this.shards);
     this.perWorker = f64(3 * this.capacity);
     this.records = f64(4 * MAX_TASK_STEPS);
     this.startedAt = f64(1);

@@ -51,8 +51,8 @@ export interface StepWorker {
   microBatch(version: number, slot: number, epoch: number, indices: Int32Array): number;
 }
 
-/** Runs a steps task on this worker; returns the number of steps committed while it ran. */
-export function runSteps(task: StepsTask, w: StepWorker): number {
+/** Runs a steps task on this worker; the control block says how many steps were committed. */
+export function runSteps(task: StepsTask, w: StepWorker): void {
   const { store, control } = w;
   const { worker, workers, epoch, batchSize, stepsPerEpoch, optimizer } = task;
   const S = store.shards;
@@ -61,29 +61,27 @@ export function runSteps(task: StepsTask, w: StepWorker): number {
   const lo = Math.min(P, 4 * Math.floor((P * worker) / workers / 4));
   const hi = worker === workers - 1 ? P : Math.min(P, 4 * Math.floor((P * (worker + 1)) / workers / 4));
   const order = w.order(epoch, task.shuffle);
-  const count = Math.min(task.count, MAX_TASK_STEPS);
+  const count = task.count;
+  if (!(count >= 1 && count <= MAX_TASK_STEPS)) throw new RangeError(`a steps task runs 1..${MAX_TASK_STEPS} steps (the control block's records), got ${count}`);
   const deadline = performance.now() + task.patienceMs;
   for (let k = 0; k < count; k++) {
     const v = task.version + k;
     if (control.aborted || store.version !== v) break;
     const samples = stepSamples(order, v % stepsPerEpoch, batchSize);
     const shards = cutShards(samples, S);
+    const counts = shards.map((x) => x.length);
     const computing = performance.now();
-    for (let s = worker; s < S; s += workers) {
-      control.slots[2 * s] = shards[s].length ? w.microBatch(v, s, epoch, shards[s]) : 0;
-      control.slots[2 * s + 1] = shards[s].length;
-    }
+    for (let s = worker; s < S; s += workers) control.losses[s] = counts[s] ? w.microBatch(v, s, epoch, shards[s]) : 0;
     control.perWorker[3 * worker] = performance.now() - computing;
     if (!control.arrive(() => {}, deadline)) break;
     const updating = performance.now();
-    const counts = shards.map((x) => x.length);
     const finite = averageSlots(store, counts, undefined, lo, hi);
     if (finite) updateRange(store, optimizer, learningRateAt(optimizer, v, stepsPerEpoch), v, v, lo, hi);
     control.perWorker[3 * worker + 1] = performance.now() - updating;
     control.perWorker[3 * worker + 2] = finite ? 1 : 0;
     const arrived = control.arrive(() => {
       let loss = 0;
-      for (let s = 0; s < S; s++) if (control.slots[2 * s + 1]) loss += (control.slots[2 * s + 1] / samples.length) * control.slots[2 * s];
+      for (let s = 0; s < S; s++) if (counts[s]) loss += (counts[s] / samples.length) * control.losses[s];
       let allFinite = true;
       let computeMs = 0;
       let updateMs = 0;
@@ -101,5 +99,4 @@ export function runSteps(task: StepsTask, w: StepWorker): number {
     }, deadline);
     if (!arrived || !control.goOn) break;
   }
-  return store.version - task.version;
 }

@@ -153,9 +153,9 @@ export async function createWorker(init: WorkerInit, hooks: WorkerHooks = {}): P
   const steps = (task: Extract<Task, { kind: 'steps' }>): StepsResult => {
     if (!stepWorker) throw new Error('a steps task for a worker started without a control block');
     checkVersion(task.version, 'before');
-    const done = runSteps(task, stepWorker);
+    runSteps(task, stepWorker);
     const fallbacks = takeNewFallbacks();
-    return { kind: 'steps', steps: done, ...(fallbacks.length ? { fallbacks } : {}) };
+    return { kind: 'steps', ...(fallbacks.length ? { fallbacks } : {}) };
   };
 
   /** Scores [n, K] and per-sample losses of some samples, forward only. */
