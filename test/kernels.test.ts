@@ -208,3 +208,19 @@ test('other convolution settings fall back to the stock kernels and still agree'
   await compare(([a, w]) => tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2), [[3, 9, 9, 2], [3, 3, 2, 5]]); // dilated
   await compare(([a]) => tf.avgPool(a as tf.Tensor4D, 3, 1, 'same'), [[2, 6, 6, 3]]);
 });
+
+test('a slice of a fast kernel output keeps its values after the output is disposed and its array is recycled', async () => {
+  await useKernels('fast');
+  const x = random([4, 6, 6, 2]);
+  const expected = tf.tidy(() => tf.tanh(x).dataSync().slice()); // read out: that array is never recycled
+  const kept = tf.tidy(() => {
+    const y = tf.tanh(x); // a recycled output array
+    return [tf.slice(y, [1], [2]), ...tf.split(y, 4)]; // tfjs's Slice and Split return views of y's array
+  });
+  // y is gone: the next same-sized outputs are taken from the free list, and overwrite whatever they get.
+  const others = Array.from({ length: 4 }, (_, k) => tf.tanh(tf.mul(x, k + 2)));
+  const size = 6 * 6 * 2;
+  expect(Array.from(kept[0].dataSync())).toEqual(Array.from(expected.subarray(size, 3 * size)));
+  kept.slice(1).forEach((part, k) => expect(Array.from(part.dataSync())).toEqual(Array.from(expected.subarray(k * size, (k + 1) * size))));
+  tf.dispose([x, ...kept, ...others]);
+});
