@@ -12,7 +12,8 @@
 // arrays made the update ~0.6 ms of every step, during which all workers wait. Math.pow and
 // Math.cos are V8's fdlibm ports in Node 20-24 and Chromium alike (not left to the C library).
 import type { ParamStore } from './params.js';
-import { Arena, kernels, wasmReady } from './kernels/wasm.js';
+import { Arena, kernels, scoped, wasmReady } from './kernels/wasm.js';
+import { f64 } from './kernels/heap.js';
 
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 /** `sgd`: with momentum (torch.optim.SGD); `adam`: torch.optim.Adam; `adamw`: torch.optim.AdamW (decoupled weight decay). */
@@ -175,16 +176,18 @@ export function updateRange(store: ParamStore, s: OptimizerSettings, lr: number,
 }
 
 function averageSlotsWasm(slots: Float32Array[], weights: Float64Array, g: Float32Array): boolean {
-  const n = g.length;
-  const arena = new Arena();
-  const sp = arena.alloc(slots.length * n);
-  const cp = arena.alloc(2 * weights.length);
-  const gp = arena.alloc(n);
-  slots.forEach((slot, k) => arena.f32(sp + 4 * k * n, n).set(slot));
-  new Float64Array(kernels().memory.buffer, cp, weights.length).set(weights);
-  const finite = kernels().averageSlots(sp, slots.length, cp, n, gp) === 1;
-  g.set(arena.f32(gp, n));
-  return finite;
+  return scoped(() => {
+    const n = g.length;
+    const arena = new Arena();
+    const sp = arena.alloc(slots.length * n);
+    const cp = arena.alloc(2 * weights.length);
+    const gp = arena.alloc(n);
+    slots.forEach((slot, k) => arena.f32(sp + 4 * k * n, n).set(slot));
+    f64(cp, weights.length).set(weights);
+    const finite = kernels().averageSlots(sp, slots.length, cp, n, gp) === 1;
+    g.set(arena.f32(gp, n));
+    return finite;
+  });
 }
 
 /**
@@ -196,12 +199,14 @@ function updateInWasm(
   g: Float32Array, from: readonly Float32Array[], to: readonly Float32Array[], lo: number, hi: number,
   parts: readonly { a: number; b: number }[], kernel: (p: number[], n: number) => void,
 ): void {
-  const arena = new Arena();
-  const ins = [g, ...from].map((r) => arena.put(r.subarray(lo, hi)));
-  const outs = to.map(() => arena.alloc(hi - lo));
-  for (const { a, b } of parts) kernel([...ins, ...outs].map((p) => p + 4 * (a - lo)), b - a);
-  to.forEach((r, k) => {
-    // Only the trainable parts were written: copy those back, leaving the carried-over fixed tensors.
-    for (const { a, b } of parts) r.set(arena.f32(outs[k] + 4 * (a - lo), b - a), a);
+  scoped(() => {
+    const arena = new Arena();
+    const ins = [g, ...from].map((r) => arena.put(r.subarray(lo, hi)));
+    const outs = to.map(() => arena.alloc(hi - lo));
+    for (const { a, b } of parts) kernel([...ins, ...outs].map((p) => p + 4 * (a - lo)), b - a);
+    to.forEach((r, k) => {
+      // Only the trainable parts were written: copy those back, leaving the carried-over fixed tensors.
+      for (const { a, b } of parts) r.set(arena.f32(outs[k] + 4 * (a - lo), b - a), a);
+    });
   });
 }

@@ -14,6 +14,7 @@ import type { Tensor2D, Tensor4D } from './tensor.js';
 import { StepControl } from './step-control.js';
 import { epochOrder, runSteps } from './steps.js';
 import { initWasm } from './kernels/wasm.js';
+import { readInto } from './kernels/backend.js';
 
 /** Forward samples in chunks of this many when evaluating (bounds a worker's memory). */
 const EVAL_CHUNK = 500;
@@ -47,7 +48,7 @@ export function computeGradient(spec: ModelSpec, ctx: ModelContext, store: Param
     };
     const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => all[n]));
     out.fill(0);
-    names.forEach((n, i) => store.view(out, n).set(grads[i].dataSync()));
+    names.forEach((n, i) => readInto(grads[i], store.view(out, n)));
     return value.dataSync()[0];
   });
 }

@@ -5,6 +5,7 @@ import { tf, useKernels } from '../src/tf.js';
 import { stream, uniform01 } from '../src/rng.js';
 import { FAST_BACKEND } from '../src/kernels/backend.js';
 import { TANH_GRAD } from '../src/kernels/elementwise.js';
+import { heapStats } from '../src/kernels/heap.js';
 
 let draw = 0;
 function random(shape: number[]): tf.Tensor {
@@ -223,4 +224,33 @@ test('a slice of a fast kernel output keeps its values after the output is dispo
   expect(Array.from(kept[0].dataSync())).toEqual(Array.from(expected.subarray(size, 3 * size)));
   kept.slice(1).forEach((part, k) => expect(Array.from(part.dataSync())).toEqual(Array.from(expected.subarray(k * size, (k + 1) * size))));
   tf.dispose([x, ...kept, ...others]);
+});
+
+test('outputs live in the wasm memory: a repeated step reuses its blocks, and values leave only as copies', async () => {
+  await useKernels('fast');
+  const x = random([8, 14, 14, 6]);
+  const w = random([5, 5, 6, 16]);
+  const step = () =>
+    tf.tidy(() => {
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.tanh(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid')));
+      return tf.grads(f)([x, w]).map((g) => g.dataSync());
+    });
+  const first = step();
+  const after = heapStats();
+  for (let k = 0; k < 20; k++) {
+    const again = step();
+    again.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(first[i]))); // reused blocks, same results
+  }
+  expect(heapStats()).toEqual(after); // nothing grew, nothing is left held
+  // dataSync hands out a copy: changing it changes nothing, and it is not a view of the wasm memory.
+  const y = tf.tanh(x);
+  const out = y.dataSync() as Float32Array;
+  expect(out.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+  const was = out[0];
+  out[0] = 42;
+  expect(y.dataSync()[0]).toBe(was);
+  const live = heapStats().used;
+  y.dispose();
+  expect(heapStats().used).toBeLessThan(live); // its block went back to the free list
+  tf.dispose([x, w]);
 });

@@ -6,28 +6,31 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { FAST_KERNELS, initFastKernels } from './index.js';
 import { TANH_GRAD } from './elementwise.js';
-import { escape, held, released } from './buffers.js';
+import { adopt, released } from './buffers.js';
+import { inHeap } from './heap.js';
+import { scoped } from './wasm.js';
 import { counts, recordFallback } from './fallbacks.js';
 import { LAYER_OP_KERNELS } from '../ops/index.js';
+import type { KernelArgs } from './util.js';
 
 export const FAST_BACKEND = 'lenet5-fast';
 
-/** MathBackendCPU, plus the bookkeeping that lets kernels reuse disposed outputs (buffers.ts). */
+/**
+ * MathBackendCPU, plus the bookkeeping of outputs that live in the wasm memory (buffers.ts): no
+ * view of it is stored but ours, none leaves but as a copy, and a block is freed with its last tensor.
+ */
 class FastBackend extends MathBackendCPU {
   override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
-    held(values);
-    return super.write(values, shape, dtype);
+    return super.write(adopt(values), shape, dtype);
   }
 
   override move(dataId: tf.DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
-    held(values);
-    super.move(dataId, values, shape, dtype, refCount);
+    super.move(dataId, adopt(values), shape, dtype, refCount);
   }
 
   override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
     const values = super.readSync(dataId);
-    escape(values);
-    return values;
+    return inHeap(values) ? (values as Float32Array).slice() : values;
   }
 
   override disposeData(dataId: tf.DataId, force = false): boolean {
@@ -36,6 +39,15 @@ class FastBackend extends MathBackendCPU {
     if (deleted && values && !this.data.has(dataId)) released(values);
     return deleted;
   }
+}
+
+/**
+ * Copies a float32 tensor's values into `dst` (no intermediate array on the fast backend, where
+ * dataSync would copy them out of the wasm memory first).
+ */
+export function readInto(t: tf.Tensor, dst: Float32Array): void {
+  const b = tf.backend();
+  dst.set(b instanceof FastBackend ? (b.data.get(t.dataId)!.values as Float32Array) : (t.dataSync() as Float32Array));
 }
 
 /**
@@ -78,7 +90,11 @@ export function registerFastBackend(): Promise<string> {
         : k.kernelFunc;
       tf.registerKernel({ ...k, backendName: FAST_BACKEND, kernelFunc });
     }
-    for (const k of FAST_KERNELS) tf.registerKernel({ ...k, backendName: FAST_BACKEND } as tf.KernelConfig);
+    // Each call in a scope: its scratch blocks are freed when it returns or throws.
+    for (const k of FAST_KERNELS) {
+      const f = k.kernelFunc;
+      tf.registerKernel({ ...k, backendName: FAST_BACKEND, kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => scoped(() => f(args as KernelArgs)) } as tf.KernelConfig);
+    }
     registerTanhGradient();
     return FAST_BACKEND;
   })();

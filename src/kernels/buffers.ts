@@ -1,66 +1,71 @@
-// Recycling the fast kernels' output arrays. A fresh 600 KB Float32Array costs more (page faults,
-// zeroing) than the multiply that fills it: 0.3-0.5 ms against 0.08 ms for a C1-sized tensor.
-// Every training step makes the same tensors again, so outputs are taken from a free list of
-// arrays whose tensors were disposed, by exact length.
+// The fast kernels' output arrays: views of blocks of the wasm memory (heap.ts), so the next
+// kernel reads them where they are. A block returns to its free list when the last tensor holding
+// its view is disposed; a training step makes the same tensors again and gets the same blocks.
 //
-// Safety: an array is recycled only if this module allocated it, no live tensor still holds it or
-// a view of it, and no one has read it out with dataSync()/data() (readSync marks it escaped for
-// good: user code may keep that array). Holders are counted per ArrayBuffer, not per array:
-// tfjs's Slice (and Split, Unstack, which slice) returns a subarray of its input's values, so a
-// slice of our output is a second holder of the same buffer, and disposing the original must not
-// hand its memory to the next kernel while the slice lives.
+// Safety: a block is freed only when no live tensor holds its view (tensors sharing one are
+// counted). No view of the wasm memory leaves the backend: readSync copies (backend.ts), and a
+// tensor made of a view that is not one of ours (tfjs's Slice, Split and Unstack return
+// subarrays of their input's values) gets a copy of it (adopt), so it never outlives its block.
+import { allocBlock, f32, freeBlock, inHeap } from './heap.js';
 
-const free = new Map<number, Float32Array[]>();
-const ours = new WeakMap<ArrayBufferLike, Float32Array>(); // buffer -> the array take() made on it
-const holders = new WeakMap<ArrayBufferLike, number>(); // -> live tensors holding it or a view of it
-const escaped = new WeakSet<ArrayBufferLike>();
-const MAX_POOLED_BYTES = 128 * 2 ** 20;
-let pooledBytes = 0;
+const blockOf = new WeakMap<Float32Array, number>(); // our views -> their block
+const holders = new Map<number, number>(); // block -> live tensors holding its view
+/** Views made during the kernel call in progress (scope, wasm.ts): freed at its end if no tensor took them. */
+const fresh: Float32Array[] = [];
 
-/** An array of n floats, contents unspecified: the kernel must write every element. */
+/** An array of n floats in the wasm memory, contents unspecified: the kernel must write every element. */
 export function take(n: number): Float32Array {
-  const list = free.get(n);
-  const a = list?.pop();
-  if (a) {
-    pooledBytes -= a.byteLength;
-    holders.set(a.buffer, 0);
-    return a;
+  return own(allocBlock(n), n);
+}
+
+/** The view of n floats of block `ptr`, from now on an output array (take's, or an Arena block handed over). */
+export function own(ptr: number, n: number): Float32Array {
+  const view = f32(ptr, n);
+  blockOf.set(view, ptr);
+  holders.set(ptr, 0);
+  fresh.push(view);
+  return view;
+}
+
+/** The block of one of our output arrays, or undefined (any other array). */
+export const blockPointer = (values: unknown): number | undefined => blockOf.get(values as Float32Array);
+
+/** What a tensor about to hold `values` should hold: `values` (counted if ours), or a copy of a view of the wasm memory that is not ours. */
+export function adopt<T>(values: T): T {
+  const ptr = blockOf.get(values as Float32Array);
+  if (ptr !== undefined) {
+    holders.set(ptr, holders.get(ptr)! + 1);
+    return values;
   }
-  const fresh = new Float32Array(n);
-  ours.set(fresh.buffer, fresh);
-  holders.set(fresh.buffer, 0);
-  return fresh;
+  return inHeap(values) ? ((values as Float32Array).slice() as T) : values;
 }
 
-const bufferOf = (values: unknown) => (ArrayBuffer.isView(values) ? values.buffer : undefined);
-
-/** A tensor now holds `values`. */
-export function held(values: unknown): void {
-  const b = bufferOf(values);
-  const h = b && holders.get(b);
-  if (h !== undefined) holders.set(b!, h + 1);
-}
-
-/** A tensor holding `values` was deleted: recycle the array when none is left. */
+/** A tensor holding `values` was deleted: free its block when none is left. */
 export function released(values: unknown): void {
-  const b = bufferOf(values);
-  const h = b && holders.get(b);
-  if (h === undefined) return;
+  const ptr = blockOf.get(values as Float32Array);
+  if (ptr === undefined) return;
+  const h = holders.get(ptr)!;
   if (h > 1) {
-    holders.set(b!, h - 1);
+    holders.set(ptr, h - 1);
     return;
   }
-  holders.delete(b!);
-  const a = ours.get(b!)!;
-  if (escaped.has(b!) || pooledBytes + a.byteLength > MAX_POOLED_BYTES) return;
-  pooledBytes += a.byteLength;
-  const list = free.get(a.length);
-  if (list) list.push(a);
-  else free.set(a.length, [a]);
+  drop(values as Float32Array, ptr);
 }
 
-/** Someone outside the kernels has this array (or a view of its buffer) now: never recycle it. */
-export function escape(values: unknown): void {
-  const b = bufferOf(values);
-  if (b) escaped.add(b);
+function drop(view: Float32Array, ptr: number): void {
+  holders.delete(ptr);
+  blockOf.delete(view);
+  freeBlock(ptr);
+}
+
+/** Marks the start of a kernel call's outputs. */
+export const freshMark = () => fresh.length;
+
+/** At the end of a kernel call: frees the arrays made since `mark` that no tensor took (a kernel that threw). */
+export function settleFresh(mark: number): void {
+  while (fresh.length > mark) {
+    const view = fresh.pop()!;
+    const ptr = blockOf.get(view);
+    if (ptr !== undefined && holders.get(ptr) === 0) drop(view, ptr);
+  }
 }

@@ -72,7 +72,6 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
     wk.filterToMatrix(arena.put(values(args, filter)), o, c, kh, kw, mask, a.alpha, wtp, 1, kPad, o * kPad); // alpha W^T [o, kPad]
     dxp = inputGradient(arena, geo, gp, ld, wtp);
   }
-  // Read out only now: an allocation may grow the memory, which detaches earlier views.
   const size = geo.n * geo.h * geo.w * geo.c;
   const db = arena.f32(dbp, o);
   const dx = a.inputGrad ? output(args, x.shape, arena.take(dxp, 1, size, size)) : output(args, [0], new Float32Array(0));

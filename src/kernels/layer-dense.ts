@@ -57,7 +57,6 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
     dxp = arena.alloc(n * iPad);
     wk.gemm(n, iPad, out, gp, oPad, 1, wp, iPad, dxp, iPad); // g W: [n, iPad]
   }
-  // Read out only now: an allocation may grow the memory, which detaches earlier views.
   const dwt = arena.f32(dwtp, inn * oPad);
   const dw = take(out * inn);
   for (let k = 0; k < out; k++) for (let i = 0; i < inn; i++) dw[k * inn + i] = a.alpha * dwt[i * oPad + k];

@@ -1,9 +1,11 @@
 // Loading the WebAssembly kernels and lending them memory. The module is embedded in the bundle
 // (build/kernels-wasm.js holds it as base64), so Node, workers and browsers load it the same way.
-// Memory is an arena above the module's static data: each kernel call allocates what it needs
-// from the bottom, runs, copies results out, and the next call starts from the bottom again.
+// Its memory is blocks (heap.ts): a kernel call's scratch is an Arena of blocks freed when the
+// call ends, except those it hands over as output tensors (take), which live on as the tensors'
+// values; inputs that are such tensors are read in place (put).
 import { KERNELS_WASM_BASE64 } from '../../build/kernels-wasm.js';
-import { take } from './buffers.js';
+import { blockPointer, freshMark, own, settleFresh, take } from './buffers.js';
+import { allocBlock, createMemory, f32, freeBlock, i32, setHeapBase } from './heap.js';
 
 export interface KernelExports {
   memory: WebAssembly.Memory;
@@ -55,6 +57,9 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** Pages the memory starts with: more than the module's static data (a few KB) needs. */
+const INITIAL_PAGES = 64;
+
 export async function initWasm(): Promise<void> {
   if (wasm) return;
   if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))) {
@@ -65,8 +70,10 @@ export async function initWasm(): Promise<void> {
     throw new Error('wasm kernel aborted');
   };
   const module = await WebAssembly.compile(bytes);
-  const instance = await WebAssembly.instantiate(module, { env: { abort } });
-  wasm = instance.exports as unknown as KernelExports;
+  const memory = createMemory(INITIAL_PAGES);
+  const instance = await WebAssembly.instantiate(module, { env: { abort, memory } });
+  wasm = { ...(instance.exports as unknown as KernelExports), memory };
+  setHeapBase(wasm.heapBase());
 }
 
 /** True once initWasm() has succeeded in this thread. */
@@ -77,61 +84,89 @@ export function kernels(): KernelExports {
   return wasm;
 }
 
-/** Float offsets handed out by an Arena are 16-byte aligned (SIMD loads prefer it). */
-const align4 = (floats: number) => (floats + 3) & ~3;
+let depth = 0;
+const open: Arena[] = [];
 
 /**
- * Bump allocation in the wasm memory for one kernel call. Allocate everything first, then take
- * views (growing memory detaches earlier views).
+ * Runs `f` (a kernel call, or any other user of the wasm memory) with Arenas available; when it
+ * ends, however it ends, its Arenas' blocks are freed and outputs no tensor took are too.
+ */
+export function scoped<T>(f: () => T): T {
+  const arenas = open.length;
+  const outputs = freshMark();
+  depth++;
+  try {
+    return f();
+  } finally {
+    depth--;
+    while (open.length > arenas) open.pop()!.release();
+    settleFresh(outputs);
+  }
+}
+
+/**
+ * One kernel call's scratch in the wasm memory: each alloc is a block of its own, freed when the
+ * call's scope ends (scoped), unless take hands it over as an output. Offsets are 16-byte aligned.
  */
 export class Arena {
-  private top: number;
+  private readonly blocks: number[] = [];
   constructor() {
-    this.top = align4(Math.ceil(kernels().heapBase() / 4)) * 4;
+    if (depth === 0) throw new Error('Arena used outside scoped(): its blocks would never be freed');
+    open.push(this);
   }
 
   /** Reserves `floats` floats; returns the byte pointer. */
   alloc(floats: number): number {
-    const ptr = this.top;
-    this.top += align4(floats) * 4;
-    const mem = kernels().memory;
-    if (this.top > mem.buffer.byteLength) mem.grow(Math.ceil((this.top - mem.buffer.byteLength) / 65536));
+    const ptr = allocBlock(floats);
+    this.blocks.push(ptr);
     return ptr;
   }
 
-  /** Copies `data` in; returns the byte pointer. */
+  /**
+   * The pointer of `data` in the wasm memory: in place when it is a fast kernel's output (read
+   * only: it is a live tensor's values), else a copy.
+   */
   put(data: Float32Array): number {
+    const resident = blockPointer(data);
+    if (resident !== undefined) return resident;
     const ptr = this.alloc(data.length);
-    this.f32(ptr, data.length).set(data);
+    f32(ptr, data.length).set(data);
     return ptr;
   }
 
-  /** Copies a [rows, cols] matrix in with row stride ld >= cols (extra columns zero). */
+  /** A [rows, cols] matrix with row stride ld >= cols (extra columns zero). */
   putRows(src: Float32Array, rows: number, cols: number, ld: number): number {
-    if (ld === cols) return this.put(src.subarray(0, rows * cols));
-    const raw = this.put(src.subarray(0, rows * cols));
+    const whole = src.length === rows * cols ? src : src.subarray(0, rows * cols);
+    if (ld === cols) return this.put(whole);
+    const raw = this.put(whole);
     const ptr = this.alloc(rows * ld);
     kernels().copyRows(raw, cols, ptr, ld, rows, cols);
     return ptr;
   }
 
-  /** A [rows, cols] result (row stride ld) copied out into a recycled output array. */
+  /** A [rows, cols] result (row stride ld) as an output array: the block itself when it is one of this arena's and ld = cols. */
   take(ptr: number, rows: number, cols: number, ld: number): Float32Array {
-    const out = take(rows * cols);
-    let src = ptr;
-    if (ld !== cols) {
-      src = this.alloc(rows * cols);
-      kernels().copyRows(ptr, ld, src, cols, rows, cols);
+    const n = rows * cols;
+    const i = ld === cols ? this.blocks.lastIndexOf(ptr) : -1;
+    if (i >= 0) {
+      this.blocks.splice(i, 1);
+      return own(ptr, n);
     }
-    out.set(this.f32(src, rows * cols));
+    const out = take(n);
+    kernels().copyRows(ptr, ld, blockPointer(out)!, cols, rows, cols);
     return out;
   }
 
   f32(ptr: number, floats: number): Float32Array {
-    return new Float32Array(kernels().memory.buffer, ptr, floats);
+    return f32(ptr, floats);
   }
 
   i32(ptr: number, count: number): Int32Array {
-    return new Int32Array(kernels().memory.buffer, ptr, count);
+    return i32(ptr, count);
+  }
+
+  release(): void {
+    for (const ptr of this.blocks) freeBlock(ptr);
+    this.blocks.length = 0;
   }
 }
