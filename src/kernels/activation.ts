@@ -16,6 +16,6 @@ export function slopeAndBiasSum(arena: Arena, dy: Float32Array, y: Float32Array,
   const gp = arena.alloc(rows * ld);
   wk.actGrad(dyp, ypp, gp, roundUp4(rows * ld), activationCode(activation));
   const dbp = arena.alloc(ld);
-  wk.sumRows(gp, rows, ld, arena.alloc(2 * ld) /* float64 accumulators */, dbp);
+  wk.sumRows(gp, rows, ld, dbp);
   return { gp, dbp };
 }

@@ -3,19 +3,43 @@
 
 /**
  * out[j] = sum over r < rows of x[r, j] for a [rows, cols] matrix: sums over leading axes (bias
- * gradients). Accumulates in float64 (acc: cols doubles of scratch), rows in order, then rounds.
+ * gradients). Each column accumulates in float64, rows in order, then rounds to float32. Eight
+ * columns at a time, two to a register: a column's sum is the chain of adds it would be alone,
+ * so the bits do not depend on how columns are grouped; the chains of a group run side by side.
  */
-export function sumRows(x: usize, rows: i32, cols: i32, acc: usize, out: usize): void {
-  memory.fill(acc, 0, <usize>cols << 3);
-  let row = x;
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < cols; j++) {
-      const a = acc + (<usize>j << 3);
-      store<f64>(a, load<f64>(a) + <f64>load<f32>(row + (<usize>j << 2)));
+export function sumRows(x: usize, rows: i32, cols: i32, out: usize): void {
+  const stride = <usize>cols << 2;
+  for (let j = 0; j < cols; j += 8) {
+    const w = min(8, cols - j);
+    let a0 = f64x2.splat(0);
+    let a1 = a0, a2 = a0, a3 = a0;
+    let p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++) {
+      a0 = f64x2.add(a0, pairAt(p, w, 0));
+      if (w > 2) a1 = f64x2.add(a1, pairAt(p, w, 2));
+      if (w > 4) a2 = f64x2.add(a2, pairAt(p, w, 4));
+      if (w > 6) a3 = f64x2.add(a3, pairAt(p, w, 6));
+      p += stride;
     }
-    row += <usize>cols << 2;
+    const o = out + (<usize>j << 2);
+    storePair(o, w, 0, a0);
+    if (w > 2) storePair(o, w, 2, a1);
+    if (w > 4) storePair(o, w, 4, a2);
+    if (w > 6) storePair(o, w, 6, a3);
   }
-  for (let j = 0; j < cols; j++) store<f32>(out + (<usize>j << 2), <f32>load<f64>(acc + (<usize>j << 3)));
+}
+
+/** Columns k and k + 1 of a row of w (only k when k + 1 = w: no read past the row), as float64. */
+// @ts-ignore: decorator
+@inline function pairAt(p: usize, w: i32, k: i32): v128 {
+  const at = p + (<usize>k << 2);
+  return f64x2.promote_low_f32x4(k + 2 <= w ? v128.load64_zero(at) : v128.load32_zero(at));
+}
+
+// @ts-ignore: decorator
+@inline function storePair(o: usize, w: i32, k: i32, a: v128): void {
+  store<f32>(o + (<usize>k << 2), <f32>f64x2.extract_lane(a, 0));
+  if (k + 1 < w) store<f32>(o + (<usize>(k + 1) << 2), <f32>f64x2.extract_lane(a, 1));
 }
 
 /** out[r] = sum over j < cols of x[r, j], accumulated in float64 in order (sums over trailing axes). */

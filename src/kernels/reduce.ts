@@ -26,7 +26,7 @@ function sum(args: KernelArgs): tf.TensorInfo {
   const arena = new Arena();
   const xp = arena.put(v);
   const outp = arena.alloc(leading ? inner : outer);
-  if (leading) kernels().sumRows(xp, outer, inner, arena.alloc(2 * inner) /* float64 accumulators */, outp);
+  if (leading) kernels().sumRows(xp, outer, inner, outp);
   else kernels().sumCols(xp, outer, inner, outp);
   const out = arena.take(outp, 1, leading ? inner : outer, leading ? inner : outer);
   return output(args, shape, out);

@@ -31,7 +31,7 @@ export interface KernelExports {
   square(x: number, out: number, n: number): void;
   tanhGrad(dy: number, y: number, out: number, n: number): void;
   copyRows(src: number, srcLd: number, dst: number, dstLd: number, rows: number, cols: number): void;
-  sumRows(x: number, rows: number, cols: number, acc: number, out: number): void;
+  sumRows(x: number, rows: number, cols: number, out: number): void;
   sumCols(x: number, rows: number, cols: number, out: number): void;
   avgPool(geo: number, x: number, out: number): void;
   avgPoolGrad(geo: number, dy: number, dx: number): void;
