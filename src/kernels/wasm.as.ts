@@ -11,6 +11,7 @@ export * from './elementwise.as';
 export * from './gemm.as';
 export * from './pool.as';
 export * from './reduce.as';
+export * from './resample.as';
 export * from './update.as';
 
 export function heapBase(): usize {

@@ -40,6 +40,8 @@ export interface KernelExports {
   avgPool2(x: number, n: number, h: number, w: number, c: number, out: number): void;
   avgPool2Grad(dy: number, n: number, h: number, w: number, c: number, dx: number): void;
   averageSlots(slots: number, S: number, c: number, n: number, g: number): number;
+  resampleRows(src: number, w: number, h: number, out: number, ow: number, oh: number, u0: number, cx: number, cy: number,
+    a: number, b: number, d: number, tx: number, ty: number, offset: number, scale: number, divisor: number): void;
   sgdStep(g: number, v: number, w: number, vOut: number, wOut: number, n: number, lr: number, mu: number, wd: number): void;
   adamStep(g: number, m: number, v: number, w: number, mOut: number, vOut: number, wOut: number, n: number, l2: number, decay: number, b1: number, c1: number, b2: number, c2: number, stepSize: number, bc2Sqrt: number, eps: number): void;
 }

@@ -5,13 +5,15 @@
 // prepare() (stream(seed, augment, epoch, sample)), so it does not depend on which worker builds
 // the batch: determinism holds with augmentation on.
 import type { Augmentation } from '../model.js';
+import { resampleRows, type PixelScale } from '../kernels/resample.js';
 
 export const IMAGE_SIDE = 28; // MNIST images are 28x28 bytes, 0 = background
 export const INPUT_SIDE = 32; // LeNet-5 reads 32x32: the image centred with a 2-pixel border
 export const INPUT_PAD = (INPUT_SIDE - IMAGE_SIDE) / 2;
 
 /** Pixel value p (0..255, or between for a resampled or float image) -> LeNet-5's input, in float64. */
-export const pixelValue = (p: number): number => -0.1 + (1.275 * p) / 255;
+export const pixelValue = (p: number): number => PIXEL_SCALE.offset + (PIXEL_SCALE.scale * p) / PIXEL_SCALE.divisor;
+const PIXEL_SCALE: Readonly<PixelScale> = Object.freeze({ offset: -0.1, scale: 1.275, divisor: 255 });
 
 /** pixelValue of each byte, as float32. */
 export const PIXEL_VALUE: Float32Array = Float32Array.from({ length: 256 }, (_, p) => pixelValue(p));
@@ -113,12 +115,14 @@ const padded = new Float64Array(PADDED_SIDE * PADDED_SIDE);
  * exactly when its floor is in -1..27, and the border reads the 0 the checks gave), so the same bits.
  */
 function distortRows(src: Uint8Array | Float32Array, dst: Float32Array, m: Distortion): void {
+  const centre = (IMAGE_SIDE - 1) / 2;
+  // The same loop in WebAssembly SIMD where the kernels are loaded (the same bits: resample.as.ts).
+  if (resampleRows(src, IMAGE_SIDE, IMAGE_SIDE, dst, INPUT_SIDE, INPUT_SIDE, INPUT_PAD + centre, centre, centre, m, PIXEL_SCALE)) return;
   for (let y = 0; y < IMAGE_SIDE; y++) {
     const from = y * IMAGE_SIDE;
     const to = (y + 1) * PADDED_SIDE + 1;
     for (let x = 0; x < IMAGE_SIDE; x++) padded[to + x] = src[from + x];
   }
-  const centre = (IMAGE_SIDE - 1) / 2;
   const background = pixelValue(0);
   for (let oy = 0; oy < INPUT_SIDE; oy++) {
     const v = oy - INPUT_PAD - centre;
