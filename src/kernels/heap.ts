@@ -70,12 +70,13 @@ export function allocBlock(floats: number): number {
     return ptr;
   }
   const at = top;
-  top += cap * 4;
+  const end = at + cap * 4;
   const have = memory!.buffer.byteLength;
-  if (top > have) {
-    memory!.grow(Math.ceil((top - have) / PAGE));
+  if (end > have) {
+    memory!.grow(Math.ceil((end - have) / PAGE)); // throws past the maximum, leaving the heap as it was
     refresh();
   }
+  top = end;
   capacity.set(at, cap);
   return at;
 }
