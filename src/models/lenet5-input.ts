@@ -71,8 +71,11 @@ export function distortionFor(o: AugmentOptions, random: () => number): Distorti
  * background), with the same pixel scaling (pixelValue).
  */
 export function distortInto(src: Uint8Array | Float32Array, dst: Float32Array, m: Distortion): void {
-  if (m.c === 0) return distortRows(src, dst, m);
   const centre = (IMAGE_SIDE - 1) / 2;
+  // Maps without vertical shear (c = 0: every map distortionFor draws) take the same arithmetic in
+  // WebAssembly SIMD where the kernels are loaded (resample.as.ts: the same bits); the loop below
+  // is the definition, and runs where they are not.
+  if (m.c === 0 && resampleRows(src, IMAGE_SIDE, IMAGE_SIDE, dst, INPUT_SIDE, INPUT_SIDE, INPUT_PAD + centre, centre, centre, m, PIXEL_SCALE)) return;
   const last = IMAGE_SIDE - 1;
   for (let oy = 0; oy < INPUT_SIDE; oy++) {
     const v = oy - INPUT_PAD - centre;
@@ -100,54 +103,6 @@ export function distortInto(src: Uint8Array | Float32Array, dst: Float32Array, m
         p = (1 - fy) * ((1 - fx) * p00 + fx * p01) + fy * ((1 - fx) * p10 + fx * p11);
       }
       dst[oy * INPUT_SIDE + ox] = pixelValue(p);
-    }
-  }
-}
-
-/** The image with a one-pixel border of 0 (background) all round, [30, 30]: reads need no bounds checks. */
-const PADDED_SIDE = IMAGE_SIDE + 2;
-const padded = new Float64Array(PADDED_SIDE * PADDED_SIDE);
-
-/**
- * distortInto for maps without vertical shear (c = 0: every map distortionFor draws), the
- * training path: a source row pair per output row, and a zero-bordered copy of the image instead
- * of four bounds checks a pixel. The same arithmetic as the general loop (a position is inside
- * exactly when its floor is in -1..27, and the border reads the 0 the checks gave), so the same bits.
- */
-function distortRows(src: Uint8Array | Float32Array, dst: Float32Array, m: Distortion): void {
-  const centre = (IMAGE_SIDE - 1) / 2;
-  // The same loop in WebAssembly SIMD where the kernels are loaded (the same bits: resample.as.ts).
-  if (resampleRows(src, IMAGE_SIDE, IMAGE_SIDE, dst, INPUT_SIDE, INPUT_SIDE, INPUT_PAD + centre, centre, centre, m, PIXEL_SCALE)) return;
-  for (let y = 0; y < IMAGE_SIDE; y++) {
-    const from = y * IMAGE_SIDE;
-    const to = (y + 1) * PADDED_SIDE + 1;
-    for (let x = 0; x < IMAGE_SIDE; x++) padded[to + x] = src[from + x];
-  }
-  const background = pixelValue(0);
-  for (let oy = 0; oy < INPUT_SIDE; oy++) {
-    const v = oy - INPUT_PAD - centre;
-    const rowX = m.b * v + m.tx + centre;
-    const sy = m.d * v + m.ty + centre;
-    const out = oy * INPUT_SIDE;
-    if (!(sy >= -1 && sy < IMAGE_SIDE)) {
-      dst.fill(background, out, out + INPUT_SIDE);
-      continue;
-    }
-    const y0 = ((sy + 1) | 0) - 1; // floor, as sy >= -1
-    const fy = sy - y0;
-    const gy = 1 - fy;
-    const upper = (y0 + 1) * PADDED_SIDE + 1;
-    for (let ox = 0; ox < INPUT_SIDE; ox++) {
-      const sx = m.a * (ox - INPUT_PAD - centre) + rowX;
-      if (!(sx >= -1 && sx < IMAGE_SIDE)) {
-        dst[out + ox] = background;
-        continue;
-      }
-      const x0 = ((sx + 1) | 0) - 1;
-      const fx = sx - x0;
-      const gx = 1 - fx;
-      const i = upper + x0;
-      dst[out + ox] = pixelValue(gy * (gx * padded[i] + fx * padded[i + 1]) + fy * (gx * padded[i + PADDED_SIDE] + fx * padded[i + PADDED_SIDE + 1]));
     }
   }
 }
