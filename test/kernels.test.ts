@@ -6,6 +6,7 @@ import { stream, uniform01 } from '../src/rng.js';
 import { FAST_BACKEND } from '../src/kernels/backend.js';
 import { TANH_GRAD } from '../src/kernels/elementwise.js';
 import { heapStats } from '../src/kernels/heap.js';
+import { resampleRows } from '../src/kernels/resample.js';
 
 let draw = 0;
 function random(shape: number[]): tf.Tensor {
@@ -253,4 +254,17 @@ test('outputs live in the wasm memory: a repeated step reuses its blocks, and va
   y.dispose();
   expect(heapStats().used).toBeLessThan(live); // its block went back to the free list
   tf.dispose([x, w]);
+});
+
+test('resampleRows reads outside any image size as 0, after a larger image too', async () => {
+  await useKernels('fast'); // loads the wasm kernels
+  const identity = { a: 1, b: 0, d: 1, tx: 0, ty: 0 };
+  const plain = { offset: 0, scale: 1, divisor: 1 };
+  const big = new Float32Array(28 * 28).fill(255);
+  expect(resampleRows(big, 28, 28, new Float32Array(32 * 32), 32, 32, 2, 0, 0, identity, plain)).toBe(true);
+  // Then a 10x10 image of 255 on a 12x12 grid shifted by one: a one-pixel frame of 0 around it.
+  const out = new Float32Array(12 * 12);
+  expect(resampleRows(new Float32Array(100).fill(255), 10, 10, out, 12, 12, 1, 0, 0, identity, plain)).toBe(true);
+  for (let y = 0; y < 12; y++)
+    for (let x = 0; x < 12; x++) expect(out[y * 12 + x]).toBe(x >= 1 && x <= 10 && y >= 1 && y <= 10 ? 255 : 0);
 });

@@ -23,6 +23,7 @@ export interface PixelScale {
 
 let block = -1;
 let blockBytes = 0;
+let bordered = ''; // the image size whose zero border the block holds
 
 /**
  * Resamples the w x h image `src` (values, row-major) into dst [oh, ow] in WebAssembly; returns
@@ -37,9 +38,13 @@ export function resampleRows(src: ArrayLike<number>, w: number, h: number, dst: 
     if (block >= 0) freeBlock(block);
     block = allocBlock(Math.ceil(bytes / 4));
     blockBytes = bytes;
-    f64(block, padBytes / 8).fill(0); // the border stays 0: only the interior is written below
+    bordered = '';
   }
   const pad = f64(block, padBytes / 8);
+  if (bordered !== `${w}x${h}`) {
+    pad.fill(0); // the border stays 0 while the size does: only the interior is written below
+    bordered = `${w}x${h}`;
+  }
   for (let y = 0; y < h; y++) {
     const from = y * w;
     const to = (y + 1) * pw + 1;
