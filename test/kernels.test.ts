@@ -7,6 +7,8 @@ import { FAST_BACKEND } from '../src/kernels/backend.js';
 import { TANH_GRAD } from '../src/kernels/elementwise.js';
 import { heapStats } from '../src/kernels/heap.js';
 import { resampleRows } from '../src/kernels/resample.js';
+import { Arena, kernels, scoped } from '../src/kernels/wasm.js';
+import { roundUp4 } from '../src/kernels/util.js';
 
 let draw = 0;
 function random(shape: number[]): tf.Tensor {
@@ -267,4 +269,50 @@ test('resampleRows reads outside any image size as 0, after a larger image too',
   expect(resampleRows(new Float32Array(100).fill(255), 10, 10, out, 12, 12, 1, 0, 0, identity, plain)).toBe(true);
   for (let y = 0; y < 12; y++)
     for (let x = 0; x < 12; x++) expect(out[y * 12 + x]).toBe(x >= 1 && x <= 10 && y >= 1 && y <= 10 ? 255 : 0);
+});
+
+test('the filter relayouts (filterToMatrix both ways, filterFromKO) are the scalar definition, bit for bit', async () => {
+  await useKernels('fast'); // loads the wasm kernels
+  const rng = stream(7, 1);
+  // Four-by-four blocks and every edge: o and c multiples of 4 or not, kh kw of 25, 6 and 1.
+  for (const [o, c, kh, kw] of [[120, 16, 5, 5], [16, 6, 5, 5], [6, 1, 5, 5], [7, 3, 3, 2], [5, 5, 1, 1]]) {
+    for (const masked of [false, true]) {
+      for (const scale of [1, 0.3716]) {
+        const K = kh * kw * c;
+        const ld = roundUp4(o) + 4; // a row stride past o: its padding must come out zero
+        const kPad = roundUp4(K) + 4;
+        const w = Float32Array.from({ length: o * K }, () => 2 * uniform01(rng) - 1);
+        const mask = masked ? Float32Array.from({ length: o * c }, () => (uniform01(rng) < 0.6 ? 1 : 0)) : null;
+        const f = (k: number, ci: number) => (mask ? mask[k * c + ci] : 1) * scale;
+        const W = new Float32Array(K * ld); // W[r, k], r = (ky kw + kx) c + ci
+        const Wt = new Float32Array(o * kPad);
+        const back = new Float32Array(o * K); // filterFromKO of W read as a gradient: OIHW again
+        for (let k = 0; k < o; k++)
+          for (let ci = 0; ci < c; ci++)
+            for (let i = 0; i < kh * kw; i++) {
+              const v = w[(k * c + ci) * kh * kw + i];
+              W[(i * c + ci) * ld + k] = f(k, ci) * v;
+              Wt[k * kPad + i * c + ci] = f(k, ci) * v;
+            }
+        for (let k = 0; k < o; k++)
+          for (let ci = 0; ci < c; ci++) for (let i = 0; i < kh * kw; i++) back[(k * c + ci) * kh * kw + i] = f(k, ci) * W[(i * c + ci) * ld + k];
+        scoped(() => {
+          const arena = new Arena();
+          const wp = arena.put(w);
+          const mp = mask ? arena.put(mask) : 0;
+          const Wp = arena.alloc(K * ld);
+          const Wtp = arena.alloc(o * kPad);
+          const backp = arena.alloc(o * K);
+          arena.f32(Wp, K * ld).fill(NaN); // what it held before: must all be overwritten
+          kernels().filterToMatrix(wp, o, c, kh, kw, mp, scale, Wp, ld, 1, K * ld);
+          kernels().filterToMatrix(wp, o, c, kh, kw, mp, scale, Wtp, 1, kPad, o * kPad);
+          kernels().filterFromKO(arena.put(W), ld, o, c, kh, kw, mp, scale, backp);
+          const at = `o ${o}, c ${c}, ${kh}x${kw}, mask ${masked}, scale ${scale}`;
+          expect(Array.from(arena.f32(Wp, K * ld)), `W, ${at}`).toEqual(Array.from(W));
+          expect(Array.from(arena.f32(Wtp, o * kPad)), `Wt, ${at}`).toEqual(Array.from(Wt));
+          expect(Array.from(arena.f32(backp, o * K)), `back, ${at}`).toEqual(Array.from(back));
+        });
+      }
+    }
+  }
 });

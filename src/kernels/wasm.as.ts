@@ -8,6 +8,7 @@
 export * from './activation.as';
 export * from './conv.as';
 export * from './elementwise.as';
+export * from './filter.as';
 export * from './gemm.as';
 export * from './pool.as';
 export * from './reduce.as';
