@@ -271,9 +271,23 @@ test('resampleRows reads outside any image size as 0, after a larger image too',
     for (let x = 0; x < 12; x++) expect(out[y * 12 + x]).toBe(x >= 1 && x <= 10 && y >= 1 && y <= 10 ? 255 : 0);
 });
 
-test('the filter relayouts (filterToMatrix both ways, filterFromKO) are the scalar definition, bit for bit', async () => {
+test('the weight relayouts (transpose, filterToMatrix both ways, filterFromKO) are the scalar definition, bit for bit', async () => {
   await useKernels('fast'); // loads the wasm kernels
   const rng = stream(7, 1);
+  // A dense layer's [out, in] weights into a wider [in, ld] and back, times a scale: f32(scale v).
+  for (const [R, C, scale] of [[84, 120, 1], [10, 84, 0.3716], [7, 5, 1.5]]) {
+    const src = Float32Array.from({ length: R * C }, () => 2 * uniform01(rng) - 1);
+    const ld = roundUp4(R) + 4;
+    const want = new Float32Array(C * ld);
+    for (let r = 0; r < R; r++) for (let j = 0; j < C; j++) want[j * ld + r] = scale * src[r * C + j];
+    scoped(() => {
+      const arena = new Arena();
+      const dp = arena.alloc(C * ld);
+      arena.f32(dp, C * ld).fill(0);
+      kernels().transpose(arena.put(src), R, C, C, dp, ld, scale);
+      expect(Array.from(arena.f32(dp, C * ld)), `transpose ${R}x${C}, scale ${scale}`).toEqual(Array.from(want));
+    });
+  }
   // Four-by-four blocks and every edge: o and c multiples of 4 or not, kh kw of 25, 6 and 1.
   for (const [o, c, kh, kw] of [[120, 16, 5, 5], [16, 6, 5, 5], [6, 1, 5, 5], [7, 3, 3, 2], [5, 5, 1, 1]]) {
     for (const masked of [false, true]) {

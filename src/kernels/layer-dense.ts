@@ -7,9 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activationCode } from '../ops/activation.js';
 import { LAYER_DENSE, LAYER_DENSE_GRAD, type DenseAttrs } from '../ops/dense.js';
-import { output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+import { output, roundUp4, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
-import { take } from './buffers.js';
 import { slopeAndBiasSum } from './activation.js';
 
 function forward(args: KernelArgs): tf.TensorInfo {
@@ -20,17 +19,16 @@ function forward(args: KernelArgs): tf.TensorInfo {
   const n = x.shape[0];
   const ld = roundUp4(out);
   const arena = new Arena();
+  const wk = kernels();
   const xp = arena.put(values(args, x));
   const wtp = arena.alloc(inn * ld);
   const yp = arena.alloc(n * ld);
   const bp = arena.alloc(ld);
-  const Wt = arena.f32(wtp, inn * ld);
-  Wt.fill(0);
-  transposeInto(values(args, weight), out, inn, Wt, ld);
+  arena.f32(wtp, inn * ld).fill(0); // the columns past out stay 0
+  wk.transpose(arena.put(values(args, weight)), out, inn, inn, wtp, ld, 1); // Wt [in, ld]
   const row = arena.f32(bp, ld);
   row.fill(0);
   if (bias) values(args, bias).forEach((v, k) => (row[k] = a.beta * v));
-  const wk = kernels();
   wk.gemm(n, ld, inn, xp, inn, 1, wtp, ld, yp, ld);
   wk.biasAct(yp, n * ld, bp, ld, a.alpha, activationCode(a.activation));
   return output(args, [n, out], arena.take(yp, n, out, ld));
@@ -57,9 +55,8 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
     dxp = arena.alloc(n * iPad);
     wk.gemm(n, iPad, out, gp, oPad, 1, wp, iPad, dxp, iPad); // g W: [n, iPad]
   }
-  const dwt = arena.f32(dwtp, inn * oPad);
-  const dw = take(out * inn);
-  for (let k = 0; k < out; k++) for (let i = 0; i < inn; i++) dw[k * inn + i] = a.alpha * dwt[i * oPad + k];
+  const dwp = arena.alloc(out * inn);
+  wk.transpose(dwtp, inn, out, oPad, dwp, inn, a.alpha); // alpha dW [out, in]
   const db = arena.f32(dbp, out);
   let dx: tf.TensorInfo;
   if (a.inputGrad) {
@@ -67,7 +64,7 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
     for (let i = 0; i < d.length; i++) d[i] *= a.alpha;
     dx = output(args, x.shape, d);
   } else dx = output(args, [0], new Float32Array(0));
-  return [dx, output(args, [out, inn], dw), output(args, [out], Float32Array.from(db, (v) => a.beta * v))];
+  return [dx, output(args, [out, inn], arena.take(dwp, 1, out * inn, out * inn)), output(args, [out], Float32Array.from(db, (v) => a.beta * v))];
 }
 
 export const LAYER_DENSE_KERNELS: FastKernel[] = [

@@ -18,6 +18,8 @@ export interface KernelExports {
   convFilterGrad(geo: number, x: number, dy: number, ld: number, dw: number, scratch: number): void;
   convInputGrad(geo: number, dy: number, ld: number, o: number, wt: number, kPad: number, dx: number, scratch: number): void;
   filterToMatrix(w: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, dst: number, sr: number, sk: number, floats: number): void;
+  /** dst[j dR + r] = f32(scale src[r sR + j]): a [R, C] matrix transposed. */
+  transpose(src: number, R: number, C: number, sR: number, dst: number, dR: number, scale: number): void;
   filterFromKO(src: number, ld: number, o: number, c: number, kh: number, kw: number, mask: number, scale: number, w: number): void;
   tanh(x: number, y: number, n: number): void;
   biasAct(y: number, n: number, b: number, period: number, alpha: number, act: number): void;

@@ -1,12 +1,14 @@
-// Filters between PyTorch's OIHW layout and the convolution GEMM's matrices (conv.as.ts):
+// Weights between PyTorch's layouts and the GEMM's operands: transposes, four by four in SIMD
+// registers, with a scale (and a conv filter's mask) applied on the way. The weights are moved
+// every micro-batch whatever its size, so this is part of the fixed cost that keeps 2 workers
+// from twice one's speed. Every value is stored as f32(f f64(v)), the rounding the JS references
+// make (src/ops/conv2d.ts relayout, the dense layer's alpha dW).
+//
+// Conv filters (OIHW) and the convolution GEMM's matrices (conv.as.ts):
 //   w [o, c, kh, kw]; patch row r = (ky kw + kx) c + ci of K = kh kw c
 //   W  [K, ld]:   W[r, k]  = f w[k, ci, ky, kx]      the forward's B operand
 //   Wt [o, ld]:   Wt[k, r] = f w[k, ci, ky, kx]      the input gradient's
-// with f = f64(mask[k, ci]) scale (mask [o, c] of 0/1, or none: f = scale), each value stored as
-// f32(f f64(w)), the rounding the JS reference (src/ops/conv2d.ts relayout) makes. Every one of
-// these is a transpose of [rows, cols] blocks (per input channel, or per output channel), done
-// four by four in SIMD registers: the weights are moved every micro-batch whatever its size, so
-// this is part of the fixed cost that keeps 2 workers from twice one's speed.
+// with f = f64(mask[k, ci]) scale (mask [o, c] of 0/1, or none: f = scale).
 
 // @ts-ignore: decorator
 @inline function factor(mask: usize, i: i32, scale: f64): f64 {
@@ -76,6 +78,11 @@ function transposeScaled(src: usize, R: i32, C: i32, sR: i32, dst: usize, dR: i3
       const f = factor(mask, m0 + r * mR + j * mC, scale);
       store<f32>(dst + <usize>j * dR4 + (<usize>r << 2), <f32>(f * <f64>load<f32>(src + <usize>r * sR4 + (<usize>j << 2))));
     }
+}
+
+/** dst[j dR + r] = f32(scale src[r sR + j]) for r < R, j < C: a [R, C] matrix transposed (strides in floats). */
+export function transpose(src: usize, R: i32, C: i32, sR: i32, dst: usize, dR: i32, scale: f64): void {
+  transposeScaled(src, R, C, sR, dst, dR, 0, 0, 0, 0, scale);
 }
 
 /**
