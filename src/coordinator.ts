@@ -180,7 +180,7 @@ export class Coordinator {
       kernels: this.options.kernels,
       seed: this.options.seed,
       augment: this.options.augment,
-      params: this.store.buffer,
+      params: this.store.shared,
       control: this.control.buffer,
       state: OPTIMIZER_STATE[this.options.optimizer],
       train: this.data.train,

@@ -8,12 +8,15 @@
 // corrections, the schedule's cosine) are computed once in JS and passed in, so that when the
 // WebAssembly kernels are loaded in this thread the same arithmetic runs there
 // (src/kernels/update.as.ts: the same float64 operations per element, same bits, which
-// test/engine.test.ts and test/optimizers.test.ts check), because V8's loops over shared-memory
-// arrays made the update ~0.6 ms of every step, during which all workers wait. Math.pow and
-// Math.cos are V8's fdlibm ports in Node 20-24 and Chromium alike (not left to the C library).
+// test/engine.test.ts and test/optimizers.test.ts check), in place in the store's memory where
+// this thread has the kernels on it (src/kernels/store-kernels.ts), else on copies: V8's loops
+// over shared-memory arrays are several times slower, and all workers wait for the update.
+// Math.pow and Math.cos are V8's fdlibm ports in Node 20-24 and Chromium alike (not left to
+// the C library).
 import type { ParamStore } from './params.js';
-import { Arena, kernels, scoped, wasmReady } from './kernels/wasm.js';
-import { f64 } from './kernels/heap.js';
+import { Arena, kernels, scoped, wasmReady, type KernelExports } from './kernels/wasm.js';
+import { f64, i32 } from './kernels/heap.js';
+import { storeKernels } from './kernels/store-kernels.js';
 
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 /** `sgd`: with momentum (torch.optim.SGD); `adam`: torch.optim.Adam; `adamw`: torch.optim.AdamW (decoupled weight decay). */
@@ -65,7 +68,7 @@ export function averageSlots(store: ParamStore, counts: readonly number[], useWa
   const weights = Float64Array.from(used, (s) => counts[s] / n);
   const slots = used.map((s) => store.slot(s).subarray(lo, hi));
   const g = store.grad.subarray(lo, hi);
-  if (useWasm) return averageSlotsWasm(slots, weights, g);
+  if (useWasm) return averageSlotsWasm(store, slots, weights, g);
   const S = slots.length;
   let finite = true;
   // Entry by entry, slots in index order: g[i] = ((0 + w_0 s_0[i]) + w_1 s_1[i]) + ..., the same
@@ -137,7 +140,7 @@ export function updateRange(store: ParamStore, s: OptimizerSettings, lr: number,
   const g = store.grad;
   if (s.optimizer === 'sgd') {
     const [mu, wd] = [s.momentum, s.weightDecay];
-    if (useWasm) return updateInWasm(g, from, to, lo, hi, parts, (p, n) => kernels().sgdStep(p[0], p[2], p[1], p[4], p[3], n, lr, mu, wd));
+    if (useWasm) return updateInWasm(store, g, from, to, lo, hi, parts, (k, p, n) => k.sgdStep(p[0], p[2], p[1], p[4], p[3], n, lr, mu, wd));
     const [w, v, w2, v2] = [from[0], from[1], to[0], to[1]];
     for (const { a, b } of parts) {
       for (let i = a; i < b; i++) {
@@ -161,8 +164,8 @@ export function updateRange(store: ParamStore, s: OptimizerSettings, lr: number,
     eps: s.epsilon,
   };
   if (useWasm) {
-    return updateInWasm(g, from, to, lo, hi, parts, (p, n) =>
-      kernels().adamStep(p[0], p[2], p[3], p[1], p[5], p[6], p[4], n, k.l2, k.decay, k.b1, k.c1, k.b2, k.c2, k.stepSize, k.bc2Sqrt, k.eps));
+    return updateInWasm(store, g, from, to, lo, hi, parts, (wk, p, n) =>
+      wk.adamStep(p[0], p[2], p[3], p[1], p[5], p[6], p[4], n, k.l2, k.decay, k.b1, k.c1, k.b2, k.c2, k.stepSize, k.bc2Sqrt, k.eps));
   }
   const [w, m, v, w2, m2, v2] = [from[0], from[1], from[2], to[0], to[1], to[2]];
   for (const { a, b } of parts) {
@@ -175,35 +178,58 @@ export function updateRange(store: ParamStore, s: OptimizerSettings, lr: number,
   }
 }
 
-function averageSlotsWasm(slots: Float32Array[], weights: Float64Array, g: Float32Array): boolean {
+/** In place where the store's memory has the kernels (store-kernels.ts), else through copies in this thread's wasm memory. */
+function averageSlotsWasm(store: ParamStore, slots: Float32Array[], weights: Float64Array, g: Float32Array): boolean {
+  const S = slots.length;
+  const inPlace = store.memory && storeKernels(store.memory);
+  const scratch = inPlace && inPlace.scratch(S);
+  if (inPlace && scratch) {
+    scratch.coefficients.set(weights);
+    slots.forEach((slot, k) => (scratch.pointers[k] = slot.byteOffset));
+    return inPlace.exports.averageSlots(scratch.ptrs, S, scratch.cs, g.length, g.byteOffset) === 1;
+  }
   return scoped(() => {
     const n = g.length;
     const arena = new Arena();
-    const sp = arena.alloc(slots.length * n);
-    const cp = arena.alloc(2 * weights.length);
+    const sp = arena.alloc(S * n);
+    const pp = arena.alloc(S);
+    const cp = arena.alloc(2 * S);
     const gp = arena.alloc(n);
-    slots.forEach((slot, k) => arena.f32(sp + 4 * k * n, n).set(slot));
-    f64(cp, weights.length).set(weights);
-    const finite = kernels().averageSlots(sp, slots.length, cp, n, gp) === 1;
+    const pointers = i32(pp, S);
+    slots.forEach((slot, k) => {
+      arena.f32(sp + 4 * k * n, n).set(slot);
+      pointers[k] = sp + 4 * k * n;
+    });
+    f64(cp, S).set(weights);
+    const finite = kernels().averageSlots(pp, S, cp, n, gp) === 1;
     g.set(arena.f32(gp, n));
     return finite;
   });
 }
 
+/** What an optimizer's kernel is given: the kernels to call, byte pointers to a part's first entry in g, each `from` and each `to` region (in that order), its length. */
+type UpdateKernel = (k: KernelExports, p: number[], n: number) => void;
+
 /**
- * Copies entries lo..hi-1 of the gradient and of the `from` regions (weights, then state) into
- * wasm memory, runs `kernel` on each trainable part (byte pointers to its first entry in g, each
- * `from` and each `to` region, in that order; its length), and copies the `to` ranges back.
+ * Runs `kernel` on each trainable part of entries lo..hi-1: in place where the store's memory has
+ * the kernels (store-kernels.ts), else on copies of the gradient and the `from` regions (weights,
+ * then state) in this thread's wasm memory, copying the `to` ranges back.
  */
 function updateInWasm(
-  g: Float32Array, from: readonly Float32Array[], to: readonly Float32Array[], lo: number, hi: number,
-  parts: readonly { a: number; b: number }[], kernel: (p: number[], n: number) => void,
+  store: ParamStore, g: Float32Array, from: readonly Float32Array[], to: readonly Float32Array[], lo: number, hi: number,
+  parts: readonly { a: number; b: number }[], kernel: UpdateKernel,
 ): void {
+  const inPlace = store.memory && storeKernels(store.memory);
+  if (inPlace) {
+    const regions = [g, ...from, ...to];
+    for (const { a, b } of parts) kernel(inPlace.exports, regions.map((r) => r.byteOffset + 4 * a), b - a);
+    return;
+  }
   scoped(() => {
     const arena = new Arena();
     const ins = [g, ...from].map((r) => arena.put(r.subarray(lo, hi)));
     const outs = to.map(() => arena.alloc(hi - lo));
-    for (const { a, b } of parts) kernel([...ins, ...outs].map((p) => p + 4 * (a - lo)), b - a);
+    for (const { a, b } of parts) kernel(kernels(), [...ins, ...outs].map((p) => p + 4 * (a - lo)), b - a);
     to.forEach((r, k) => {
       // Only the trainable parts were written: copy those back, leaving the carried-over fixed tensors.
       for (const { a, b } of parts) r.set(arena.f32(outs[k] + 4 * (a - lo), b - a), a);

@@ -1,9 +1,13 @@
-// The parameter store: every number training shares between threads, in one SharedArrayBuffer,
-// with named views at computed offsets (the llm.c way). P = number of floats of all the model's
-// tensors, laid out back to back in checkpoint order (so a weights region *is* the checkpoint's
-// tensor data, and its SHA-256 is the weights hash):
+// The parameter store: every number training shares between threads, in one shared
+// WebAssembly.Memory (a SharedArrayBuffer where WebAssembly is missing), with named views at
+// computed offsets (the llm.c way). P = number of floats of all the model's tensors, laid out back
+// to back in checkpoint order (so a weights region *is* the checkpoint's tensor data, and its
+// SHA-256 is the weights hash):
 //
 // (Each region takes P floats rounded up to 4.)
+//   reserved bytes [0, STORE_BASE): the WebAssembly kernels' static data, because each thread
+//                          instantiates the update kernels on this memory to update in place
+//                          (src/kernels/store-kernels.ts); the memory grows past the end for their scratch
 //   header   Int32[4]      [0] version: updates applied so far (the global step); [1] P; [2] S; [3] K
 //   weights  F32[2][P]     two copies, by version parity: step v reads copy v % 2 and its update
 //                          writes copy (v + 1) % 2, so a step that fails half-way leaves the
@@ -53,6 +57,26 @@ export function layoutOf(spec: StoreSpec): Layout {
 
 const HEADER_INTS = 4;
 
+/** Bytes before the header (one wasm page): see the layout above. */
+export const STORE_BASE = 65536;
+const PAGE = 65536;
+/** Pages a store's memory may grow by: scratch for the threads that update it in place. */
+const GROWTH_PAGES = 256;
+
+/** `bytes` of zeroed shared memory: a WebAssembly.Memory when this runtime has one, else a plain SharedArrayBuffer. */
+function sharedMemory(bytes: number): { memory: WebAssembly.Memory | null; buffer: SharedArrayBuffer } {
+  const pages = Math.ceil(bytes / PAGE);
+  if (typeof WebAssembly !== 'undefined' && pages + GROWTH_PAGES <= 65536) {
+    try {
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages + GROWTH_PAGES, shared: true });
+      return { memory, buffer: memory.buffer as unknown as SharedArrayBuffer };
+    } catch {
+      // No shared wasm memory here (or not that much address space): a SharedArrayBuffer does, without the in-place update.
+    }
+  }
+  return { memory: null, buffer: new SharedArrayBuffer(bytes) };
+}
+
 /**
  * Floats from one region's start to the next: P rounded up to 4, so that every region starts on
  * 16 bytes (V8 copies shared memory that is not 8-byte aligned several times slower).
@@ -65,6 +89,9 @@ export const MAX_STEP = 2 ** 31 - 1;
 export class ParamStore {
   readonly layout: Layout;
   readonly shards: number;
+  /** The memory the store lives in (null: a plain SharedArrayBuffer); what a worker attaches to is `shared`. */
+  readonly memory: WebAssembly.Memory | null;
+  /** The bytes of the store, from 0 (STORE_BASE reserved bytes first). */
   readonly buffer: SharedArrayBuffer;
   readonly grad: Float32Array;
   private readonly header: Int32Array;
@@ -81,42 +108,53 @@ export class ParamStore {
       throw new TypeError(`the optimizer state regions need distinct non-empty names, got ${JSON.stringify(state)}`);
     }
     const layout = layoutOf(spec);
-    const bytes = HEADER_INTS * 4 + (3 + 2 * state.length + shards) * regionFloats(layout) * 4;
-    const buffer = new SharedArrayBuffer(bytes);
-    const header = new Int32Array(buffer, 0, HEADER_INTS);
+    const bytes = STORE_BASE + HEADER_INTS * 4 + (3 + 2 * state.length + shards) * regionFloats(layout) * 4;
+    const { memory, buffer } = sharedMemory(bytes);
+    const header = new Int32Array(buffer, STORE_BASE, HEADER_INTS);
     header[1] = layout.size;
     header[2] = shards;
     header[3] = state.length;
-    return new ParamStore(layout, buffer, state);
+    return new ParamStore(layout, memory, buffer, state);
   }
 
   /**
    * Views over a store another thread created; checks it was made for the same model. `state`
    * names the optimizer's regions (their count must match the store's); without it they stay unnamed.
    */
-  static attach(spec: StoreSpec, buffer: SharedArrayBuffer, state?: readonly string[]): ParamStore {
+  static attach(spec: StoreSpec, shared: WebAssembly.Memory | SharedArrayBuffer, state?: readonly string[]): ParamStore {
     const layout = layoutOf(spec);
-    const header = new Int32Array(buffer, 0, HEADER_INTS);
+    const memory = typeof WebAssembly !== 'undefined' && shared instanceof WebAssembly.Memory ? shared : null;
+    const buffer = (memory ? memory.buffer : shared) as SharedArrayBuffer;
+    if (typeof SharedArrayBuffer === 'undefined' || !(buffer instanceof SharedArrayBuffer) || buffer.byteLength < STORE_BASE + HEADER_INTS * 4) {
+      throw new TypeError('ParamStore.attach needs a store\'s shared memory (ParamStore.shared)');
+    }
+    const header = new Int32Array(buffer, STORE_BASE, HEADER_INTS);
     if (header[1] !== layout.size) {
       throw new Error(`parameter store holds ${header[1]} floats per region but model ${spec.name} needs ${layout.size}`);
     }
     if (state && state.length !== header[3]) throw new Error(`parameter store holds ${header[3]} optimizer state regions, not ${state.length} (${state.join(', ')})`);
-    return new ParamStore(layout, buffer, state);
+    return new ParamStore(layout, memory, buffer, state);
   }
 
-  private constructor(layout: Layout, buffer: SharedArrayBuffer, stateNames?: readonly string[]) {
+  private constructor(layout: Layout, memory: WebAssembly.Memory | null, buffer: SharedArrayBuffer, stateNames?: readonly string[]) {
     this.layout = layout;
+    this.memory = memory;
     this.buffer = buffer;
-    this.header = new Int32Array(buffer, 0, HEADER_INTS);
+    this.header = new Int32Array(buffer, STORE_BASE, HEADER_INTS);
     this.shards = this.header[2];
     const K = this.header[3];
-    const region = (k: number) => new Float32Array(buffer, HEADER_INTS * 4 + k * regionFloats(layout) * 4, layout.size);
+    const region = (k: number) => new Float32Array(buffer, STORE_BASE + HEADER_INTS * 4 + k * regionFloats(layout) * 4, layout.size);
     this.copies = [region(0), region(1)];
     const names = stateNames ?? [];
     const stateOf = (parity: number) => Object.freeze(Object.fromEntries(names.map((name, k) => [name, region(2 + parity * K + k)])));
     this.states = [stateOf(0), stateOf(1)];
     this.grad = region(2 + 2 * K);
     this.slots = Array.from({ length: this.shards }, (_, s) => region(3 + 2 * K + s));
+  }
+
+  /** What a worker attaches to (WorkerInit.params): the memory, or the SharedArrayBuffer. */
+  get shared(): WebAssembly.Memory | SharedArrayBuffer {
+    return this.memory ?? this.buffer;
   }
 
   /** The weights after `version` updates (the copy of its parity): read by step `version`, written by step `version - 1`. */

@@ -40,7 +40,7 @@ async function profilingWorker(model: string, kernels: KernelSet, data: Mnist) {
   const store = ParamStore.create(spec, 1);
   store.layout.tensors.forEach((t, i) => initParam(spec, i, o.seed, store.view(store.weights, t.name), o.weightInit));
   const worker = await createWorker({
-    model: o.modelSource, modelOptions: o.modelOptions, kernels, seed: o.seed, augment: o.augment, params: store.buffer, train: data.train, test: data.test,
+    model: o.modelSource, modelOptions: o.modelOptions, kernels, seed: o.seed, augment: o.augment, params: store.shared, train: data.train, test: data.test,
   });
   return { spec, ctx: { options: o.modelOptions }, store, worker };
 }

@@ -14,8 +14,8 @@ export interface WorkerInit {
   readonly seed: number;
   /** The model's augmentation ranges for training batches, or null for none. */
   readonly augment: Readonly<Record<string, number>> | null;
-  /** The ParamStore's SharedArrayBuffer. */
-  readonly params: SharedArrayBuffer;
+  /** The ParamStore's shared memory (ParamStore.shared). */
+  readonly params: WebAssembly.Memory | SharedArrayBuffer;
   /** Where the workers of a steps task meet (src/step-control.ts); absent for a worker that only evaluates (profiling). */
   readonly control?: SharedArrayBuffer;
   /** The names of the store's optimizer state regions (optimizer.ts OPTIMIZER_STATE), which steps tasks update. */

@@ -10,6 +10,7 @@ import { specOf } from './helpers/setup.js';
 import { ParamStore } from '../src/params.js';
 import { averageSlots, sgdStep } from '../src/optimizer.js';
 import { initWasm } from '../src/kernels/wasm.js';
+import { storeKernels } from '../src/kernels/store-kernels.js';
 import { stream, uniform01 } from '../src/rng.js';
 import type { StoreSpec } from '../src/params.js';
 import type { TrainerOptions } from '../src/options.js';
@@ -69,44 +70,49 @@ describe('determinism', () => {
     expect(new Set(hashes).size).toBe(1);
   });
 
-  test('the WebAssembly update (averaging and SGD) gives the bits of the JS definition', async () => {
+  test('the WebAssembly update (averaging and SGD), in place in the store and through copies, gives the bits of the JS definition', async () => {
     await initWasm();
     const odd: StoreSpec = { name: 'odd', params: [
       { name: 'a', shape: [7], trainable: true }, { name: 'fixed', shape: [3], trainable: false }, { name: 'b', shape: [5, 3], trainable: true },
     ] };
     const specs: StoreSpec[] = [specOf('lenet5'), specOf('lenet5-softmax'), odd];
     for (const [spec, counts] of specs.flatMap((sp) => [[32], [32, 32], [22, 21, 21], [40, 0, 24]].map((c) => [sp, c] as const))) {
-      const stores = [0, 1].map(() => ParamStore.create(spec, counts.length));
+      // The JS definition; wasm in place (the store's memory has the kernels); wasm on copies (a
+      // view of a store's bytes alone, without its memory).
+      const made = [0, 1, 2].map(() => ParamStore.create(spec, counts.length));
+      expect(storeKernels(made[1].memory!)).not.toBeNull();
+      const stores = [made[0], made[1], ParamStore.attach(spec, made[2].buffer, ['momentum'])];
+      const wasm = [false, true, true];
       const rng = stream(7, counts.length);
       const fill = (r: Float32Array) => r.forEach((_, i) => (r[i] = 2 * uniform01(rng) - 1));
       fill(stores[0].weights);
       fill(stores[0].momentum);
       for (let s = 0; s < counts.length; s++) fill(stores[0].slot(s));
-      new Uint8Array(stores[1].buffer).set(new Uint8Array(stores[0].buffer)); // the same state twice
+      for (const st of stores.slice(1)) new Uint8Array(st.buffer).set(new Uint8Array(stores[0].buffer)); // the same state thrice
       const before = sha(stores[0].weights);
-      const finite = stores.map((st, k) => averageSlots(st, counts, k === 1));
-      stores.forEach((st, k) => sgdStep(st, 0.01, 0.9, 0, k === 1));
-      expect(finite).toEqual([true, true]);
+      const finite = stores.map((st, k) => averageSlots(st, counts, wasm[k]));
+      stores.forEach((st, k) => sgdStep(st, 0.01, 0.9, 0, wasm[k]));
+      expect(finite).toEqual([true, true, true]);
       for (const region of ['grad', 'momentum', 'weights'] as const) {
-        expect(sha(stores[1][region]), `${spec.name} ${counts} ${region}`).toBe(sha(stores[0][region]));
+        for (const k of [1, 2]) expect(sha(stores[k][region]), `${spec.name} ${counts} ${region}, wasm ${k === 1 ? 'in place' : 'on copies'}`).toBe(sha(stores[0][region]));
       }
       expect(sha(stores[0].weights)).not.toBe(before); // the update moved the weights
       // A non-finite entry, in the two-at-a-time loop and in the odd-length tail, is reported by
       // both; one in an unused slot (count 0) is ignored by both.
       for (const at of [5, stores[0].layout.size - 1]) {
-        const copy = stores.map((src) => {
+        const copy = stores.map((src, k) => {
           const st = ParamStore.create(spec, counts.length);
           new Uint8Array(st.buffer).set(new Uint8Array(src.buffer));
-          return st;
+          return k === 2 ? ParamStore.attach(spec, st.buffer) : st;
         });
         const last = counts.length - 1;
         copy.forEach((st) => (st.slot(last)[at] = Number.POSITIVE_INFINITY));
-        expect(copy.map((st, k) => averageSlots(st, counts, k === 1)), `${counts} at ${at}`).toEqual([false, false]);
+        expect(copy.map((st, k) => averageSlots(st, counts, wasm[k])), `${counts} at ${at}`).toEqual([false, false, false]);
         const unused = counts.indexOf(0);
         if (unused >= 0) {
           copy.forEach((st) => (st.slot(last)[at] = 0));
           copy.forEach((st) => (st.slot(unused)[at] = Number.NaN));
-          expect(copy.map((st, k) => averageSlots(st, counts, k === 1))).toEqual([true, true]);
+          expect(copy.map((st, k) => averageSlots(st, counts, wasm[k]))).toEqual([true, true, true]);
         }
       }
     }

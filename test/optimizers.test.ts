@@ -13,7 +13,7 @@ import { loadMnist } from '../src/mnist-files.js';
 import { specOf as createModel } from './helpers/setup.js';
 import { learningRateAt, OPTIMIZER_STATE, optimizerStep, type OptimizerSettings, type Schedule } from '../src/optimizer.js';
 import { DEFAULTS, resolveOptions, type TrainerOptions } from '../src/options.js';
-import { ParamStore, type StoreSpec } from '../src/params.js';
+import { ParamStore, STORE_BASE, type StoreSpec } from '../src/params.js';
 import { initWasm } from '../src/kernels/wasm.js';
 import { stream, uniform01 } from '../src/rng.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/safetensors.js';
@@ -118,17 +118,21 @@ describe('adam and adamw', () => {
     ];
     for (const spec of [createModel('lenet5'), createModel('lenet5-softmax'), ODD]) {
       for (const s of cases) {
-        const [js, wasm] = [storeFor(spec, s, 3), storeFor(spec, s, 3)];
+        // wasm in place in the store's memory, and on copies (a view of the bytes alone)
+        const [js, wasm, copying] = [storeFor(spec, s, 3), storeFor(spec, s, 3), storeFor(spec, s, 3)];
+        const onCopies = ParamStore.attach(spec, copying.buffer, OPTIMIZER_STATE[s.optimizer]);
         for (let step = 0; step < 3; step++) {
           const g = gradient(js.layout.size, step + 1);
-          js.grad.set(g);
-          wasm.grad.set(g);
+          for (const st of [js, wasm, onCopies]) st.grad.set(g);
           optimizerStep(js, s, 0.01, step, false);
           optimizerStep(wasm, s, 0.01, step, true);
+          optimizerStep(onCopies, s, 0.01, step, true);
         }
-        const what = `${spec.params.length} tensors, ${s.optimizer} wd ${s.weightDecay}`;
-        expect(sha(wasm.weights), what).toBe(sha(js.weights));
-        for (const r of OPTIMIZER_STATE[s.optimizer]) expect(sha(wasm.state[r]), `${what} ${r}`).toBe(sha(js.state[r]));
+        for (const [st, how] of [[wasm, 'in place'], [onCopies, 'on copies']] as const) {
+          const what = `${spec.params.length} tensors, ${s.optimizer} wd ${s.weightDecay}, wasm ${how}`;
+          expect(sha(st.weights), what).toBe(sha(js.weights));
+          for (const r of OPTIMIZER_STATE[s.optimizer]) expect(sha(st.state[r]), `${what} ${r}`).toBe(sha(js.state[r]));
+        }
       }
     }
   });
@@ -161,8 +165,13 @@ describe('the store', () => {
     const adam = ParamStore.create(spec, 3, OPTIMIZER_STATE.adam);
     expect(Object.keys(adam.state)).toEqual(['exp_avg', 'exp_avg_sq']);
     const P = adam.layout.size;
-    // header, weights and 2 states twice (by version parity), grad, 3 slots; regions start on 16 bytes
-    expect(adam.buffer.byteLength).toBe(16 + (2 + 2 * 2 + 1 + 3) * ((P + 3) & ~3) * 4);
+    // After the reserved bytes: header, weights and 2 states twice (by version parity), grad, 3
+    // slots, back to back; regions start on 16 bytes. The store is a shared WebAssembly.Memory.
+    const R = ((P + 3) & ~3) * 4;
+    expect(adam.slot(2).byteOffset).toBe(STORE_BASE + 16 + (2 + 2 * 2 + 1 + 2) * R);
+    expect(adam.buffer.byteLength).toBe(Math.ceil((STORE_BASE + 16 + (2 + 2 * 2 + 1 + 3) * R) / 65536) * 65536);
+    expect(adam.memory).toBeInstanceOf(WebAssembly.Memory);
+    expect(adam.shared).toBe(adam.memory);
     expect(adam.layout.tensors.flatMap(() => [adam.weightsAt(0), adam.weightsAt(1), adam.slot(2), adam.grad]).every((r) => r.byteOffset % 16 === 0)).toBe(true);
     // The copy in use follows the version: step v reads copy v % 2, its update writes the other.
     expect(adam.weightsAt(0).byteOffset).not.toBe(adam.weightsAt(1).byteOffset);
@@ -175,9 +184,11 @@ describe('the store', () => {
     const sgd = ParamStore.create(spec, 2);
     expect(Object.keys(sgd.state)).toEqual(['momentum']); // the default, as before
     // A worker's view: the slots are where the creator's are.
-    const worker = ParamStore.attach(spec, adam.buffer);
+    const worker = ParamStore.attach(spec, adam.shared);
     adam.slot(2)[5] = 42;
     expect(worker.slot(2)[5]).toBe(42);
+    expect(ParamStore.attach(spec, adam.buffer).slot(2)[5]).toBe(42); // its bytes alone attach too
+    expect(() => ParamStore.attach(spec, new SharedArrayBuffer(8))).toThrow(/needs a store's shared memory/);
     expect(worker.state).toEqual({});
     expect(() => ParamStore.attach(spec, adam.buffer, ['momentum'])).toThrow(/holds 2 optimizer state regions, not 1 \(momentum\)/);
     expect(ParamStore.attach(spec, adam.buffer, OPTIMIZER_STATE.adamw).state.exp_avg_sq.byteOffset).toBe(adam.state.exp_avg_sq.byteOffset);

@@ -1,8 +1,10 @@
 // The update in WebAssembly: averaging the S gradient slots, the SGD and Adam steps (each
-// worker runs them on its range of the parameters). Float64 arithmetic with float32 storage, operation for operation as src/optimizer.ts
-// writes it in JS (the reference; f64.sqrt is correctly rounded like Math.sqrt), so both give the
-// same bits (test/engine.test.ts and test/optimizers.test.ts check); two entries at a time, each
-// in its own SIMD lane (V8's loops over shared-memory arrays are several times slower).
+// worker runs them on its range of the parameters, in place in the parameter store's memory
+// where it can: src/kernels/store-kernels.ts). Float64 arithmetic with float32 storage,
+// operation for operation as src/optimizer.ts writes it in JS (the reference; f64.sqrt is
+// correctly rounded like Math.sqrt), so both give the same bits (test/engine.test.ts and
+// test/optimizers.test.ts check); two entries at a time, each in its own SIMD lane (V8's loops
+// over shared-memory arrays are several times slower).
 
 // @ts-ignore: decorator
 @inline function load2(p: usize): v128 {
@@ -15,28 +17,28 @@
 }
 
 /**
- * g[i] = ((0 + c_0 s_0[i]) + c_1 s_1[i]) + ... over the S slots (slot k at slots + k n floats,
+ * g[i] = ((0 + c_0 s_0[i]) + c_1 s_1[i]) + ... over the S slots (slots: S byte pointers as i32,
  * coefficients c: S doubles), rounded to float32 once. Returns 0 if any g[i] is NaN or infinite.
  */
 export function averageSlots(slots: usize, S: i32, c: usize, n: i32, g: usize): i32 {
-  const stride = <usize>n << 2;
   let bad = f64x2.splat(0); // stays 0 while every acc - acc is 0 (finite)
   let i = 0;
   for (; i + 2 <= n; i += 2) {
     let acc = f64x2.splat(0);
-    let p = slots + (<usize>i << 2);
+    const o = <usize>i << 2;
     for (let k = 0; k < S; k++) {
-      acc = f64x2.add(acc, f64x2.mul(v128.load64_splat(c + (<usize>k << 3)), load2(p)));
-      p += stride;
+      const slot = <usize>load<i32>(slots + (<usize>k << 2));
+      acc = f64x2.add(acc, f64x2.mul(v128.load64_splat(c + (<usize>k << 3)), load2(slot + o)));
     }
-    store2(g + (<usize>i << 2), acc);
+    store2(g + o, acc);
     bad = v128.or(bad, f64x2.ne(f64x2.sub(acc, acc), f64x2.splat(0)));
   }
   let finite = !v128.any_true(bad);
   for (; i < n; i++) {
     let acc: f64 = 0;
-    for (let k = 0; k < S; k++) acc += load<f64>(c + (<usize>k << 3)) * <f64>load<f32>(slots + <usize>k * stride + (<usize>i << 2));
-    store<f32>(g + (<usize>i << 2), <f32>acc);
+    const o = <usize>i << 2;
+    for (let k = 0; k < S; k++) acc += load<f64>(c + (<usize>k << 3)) * <f64>load<f32>(<usize>load<i32>(slots + (<usize>k << 2)) + o);
+    store<f32>(g + o, <f32>acc);
     if (acc - acc != 0) finite = false;
   }
   return finite ? 1 : 0;

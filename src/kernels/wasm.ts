@@ -41,6 +41,7 @@ export interface KernelExports {
   maxPoolGrad(geo: number, x: number, dy: number, dx: number): void;
   avgPool2(x: number, n: number, h: number, w: number, c: number, out: number): void;
   avgPool2Grad(dy: number, n: number, h: number, w: number, c: number, dx: number): void;
+  /** slots: S byte pointers (i32), c: S doubles. */
   averageSlots(slots: number, S: number, c: number, n: number, g: number): number;
   resampleRows(src: number, w: number, h: number, out: number, ow: number, oh: number, u0: number, cx: number, cy: number,
     a: number, b: number, d: number, tx: number, ty: number, offset: number, scale: number, divisor: number): void;
@@ -52,6 +53,10 @@ export interface KernelExports {
 type BinaryKernel = (x: number, y: number, period: number, out: number, n: number) => void;
 
 let wasm: KernelExports | null = null;
+let compiled: WebAssembly.Module | null = null;
+const abort = () => {
+  throw new Error('wasm kernel aborted');
+};
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   if (typeof Buffer !== 'undefined') return Uint8Array.from(Buffer.from(s, 'base64'));
@@ -69,15 +74,23 @@ export async function initWasm(): Promise<void> {
   if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))) {
     throw new Error('WebAssembly is not available here; use the stock kernels (kernels: "stock")');
   }
-  const bytes = decodeBase64(KERNELS_WASM_BASE64);
-  const abort = () => {
-    throw new Error('wasm kernel aborted');
-  };
-  const module = await WebAssembly.compile(bytes);
+  const module = await WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64));
   const memory = createMemory(INITIAL_PAGES);
   const instance = await WebAssembly.instantiate(module, { env: { abort, memory } });
   wasm = { ...(instance.exports as unknown as KernelExports), memory };
+  compiled = module;
   setHeapBase(wasm.heapBase());
+}
+
+/**
+ * The kernels instantiated on another memory (synchronously: the module is compiled already), for
+ * kernels that work on data living there (store-kernels.ts); null before initWasm(). The module's
+ * static data is written below heapBase() of that memory, which the caller must keep free.
+ */
+export function instantiateOn(memory: WebAssembly.Memory): KernelExports | null {
+  if (!compiled) return null;
+  const instance = new WebAssembly.Instance(compiled, { env: { abort, memory } });
+  return { ...(instance.exports as unknown as KernelExports), memory };
 }
 
 /** True once initWasm() has succeeded in this thread. */
