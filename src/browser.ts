@@ -87,7 +87,7 @@ export { Coordinator };
 // What a model module is written with. A module given as options.model imports these from this
 // bundle's URL, so that in the page and in every worker it shares their tfjs instance.
 export { defineModel, convParams, denseParams } from './model.js';
-export { tf, conv2d, dense, rbf, softmaxCrossEntropy } from './model-ops.js';
+export { tf, conv2d, dense, avgPool2d, maxPool2d, rbf, softmaxCrossEntropy } from './model-ops.js';
 export type { ModelDefinition, ParamDef, ModelContext, Params } from './model.js';
 export type { StepEvent, EpochEvent, DoneEvent, TrainEvent, TrainRun, Evaluation } from './coordinator.js';
 export type { TrainerOptions, ResolvedOptions } from './options.js';

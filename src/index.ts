@@ -19,10 +19,10 @@ export type { AugmentOptions } from './models/lenet5-input.js';
 // What a model's forward function is written with: tfjs-core (the package's own instance, with
 // its gradients registered: a model must not import its own copy) and the layer ops, typed with
 // the package's own tensor types (src/tensor.ts says why no declaration here names tfjs-core's).
-export { tf, conv2d, dense, rbf, softmaxCrossEntropy } from './model-ops.js';
+export { tf, conv2d, dense, avgPool2d, maxPool2d, rbf, softmaxCrossEntropy } from './model-ops.js';
 export { ACTIVATIONS } from './ops/activation.js';
 export type { Activation } from './ops/activation.js';
-export type { Conv2dOptions, DenseOptions, LayerOptions, RbfOptions, SoftmaxCrossEntropyOptions } from './ops/options.js';
+export type { Conv2dOptions, DenseOptions, LayerOptions, Pool2dOptions, RbfOptions, SoftmaxCrossEntropyOptions } from './ops/options.js';
 export type {
   Tensor, Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Tensor5D, Tensor6D, Rank, ShapeMap, ArrayMap, DataType, DataTypeMap,
   NumericDataType, TypedArray, TensorLike, TensorContainer, TfOps,

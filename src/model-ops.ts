@@ -7,7 +7,7 @@
 import { tf as core } from './tf.js';
 import * as ops from './ops/index.js';
 import type { Tensor, Tensor2D, Tensor4D, TfOps } from './tensor.js';
-import type { Conv2dOptions, DenseOptions, RbfOptions, SoftmaxCrossEntropyOptions } from './ops/options.js';
+import type { Conv2dOptions, DenseOptions, Pool2dOptions, RbfOptions, SoftmaxCrossEntropyOptions } from './ops/options.js';
 
 // The compiler compares TfOps with tfjs-core here, op by op, each with its type parameters at
 // their bounds: the same arguments in the same order, each taking at least what tfjs-core's
@@ -37,6 +37,12 @@ export const conv2d = ops.conv2d as unknown as (x: Tensor4D, w: Tensor, b: Tenso
 
 /** Fully connected layer: y = act(alpha (x W^T) + beta b), x [n, ...] (flattened per sample), w [out, in], b [out] or null -> y [n, out]. */
 export const dense = ops.dense as unknown as (x: Tensor, w: Tensor, b: Tensor | null, options?: DenseOptions) => Tensor2D;
+
+/** Average pooling: x [n, h, w, c] -> [n, oh, ow, c], kh x kw windows (size: a number or [kh, kw]), stride the window's size unless given, 'valid' padding. */
+export const avgPool2d = ops.avgPool2d as unknown as (x: Tensor4D, size: number | [number, number], options?: Pool2dOptions) => Tensor4D;
+
+/** Max pooling: x [n, h, w, c] -> [n, oh, ow, c], kh x kw windows, stride the window's size unless given, 'valid' or 'same' padding. */
+export const maxPool2d = ops.maxPool2d as unknown as (x: Tensor4D, size: number | [number, number], options?: Pool2dOptions) => Tensor4D;
 
 /** Euclidean radial basis units: y[n, k] = sum_j (alpha x[n, j] - c[k, j])^2, x [n, d], c [k, d] -> y [n, k]. */
 export const rbf = ops.rbf as unknown as (x: Tensor2D, c: Tensor, options?: RbfOptions) => Tensor2D;

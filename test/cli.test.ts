@@ -177,7 +177,7 @@ describe('lenet5 bench', () => {
     const [profile] = jsonLines(p.stdout);
     expect(profile).toMatchObject({ type: 'profile', model: 'lenet5', kernels: 'fast', batch: 8 });
     const names = profile.byKernel.map((k: { kernel: string }) => k.kernel);
-    expect(names).toEqual(expect.arrayContaining(['LayerConv2D', 'LayerConv2DGrad', 'LayerDense', 'LayerRbf', 'LayerSoftmaxCrossEntropy', 'AvgPool']));
+    expect(names).toEqual(expect.arrayContaining(['LayerConv2D', 'LayerConv2DGrad', 'LayerDense', 'LayerRbf', 'LayerSoftmaxCrossEntropy', 'LayerAvgPool2D']));
     expect(profile.kernelCalls).toBe(profile.byKernel.reduce((a: number, k: { calls: number }) => a + k.calls, 0));
     expect(profile.byKernel.reduce((a: number, k: { share: number }) => a + k.share, 0)).toBeCloseTo(1, 6);
     // Whole gradient tasks by micro-batch size: powers of two up to the batch, each timed.

@@ -3,7 +3,7 @@
 // spread of shapes, for both the portable kernels (`stock`) and the WebAssembly ones (`fast`).
 import { describe, expect, test } from 'vitest';
 import { tf, useKernels, type KernelSet } from '../src/tf.js';
-import { conv2d, dense, rbf, softmaxCrossEntropy, type Activation } from '../src/ops/index.js';
+import { avgPool2d, conv2d, dense, maxPool2d, rbf, softmaxCrossEntropy, type Activation } from '../src/ops/index.js';
 import { stream, uniform01 } from '../src/rng.js';
 import { profileStep } from '../src/profile.js';
 import { loadMnist } from '../src/mnist-files.js';
@@ -111,6 +111,39 @@ describe('dense', () => {
   });
 });
 
+describe('avgPool2d and maxPool2d', () => {
+  // [n, h, w, c, size, stride, padding]: LeNet-5's 2x2 (its own kernel) on even and odd sizes,
+  // other windows and strides, overlapping windows, a window of the whole image, 'same' (max only).
+  const shapes = [
+    [2, 28, 28, 6, 2, undefined, 'valid'], [3, 10, 10, 16, 2, undefined, 'valid'], [2, 7, 9, 3, 2, undefined, 'valid'],
+    [2, 9, 9, 4, 3, 2, 'valid'], [1, 8, 6, 2, [2, 3], [1, 2], 'valid'], [2, 5, 5, 7, 5, undefined, 'valid'],
+  ] as const;
+  test.each(shapes)('avgPool2d [%i, %i, %i, %i] size %j stride %j %s, against tf.avgPool', async (n, h, w, c, size, stride, padding) => {
+    const s = stride ?? size;
+    await compare((x) => avgPool2d(x as tf.Tensor4D, size as number, { stride: s as number, padding }), (x) => tf.avgPool(x as tf.Tensor4D, size as number, s as number, padding), [rand([n, h, w, c])]);
+  });
+  test.each([...shapes, [2, 9, 7, 3, 3, 2, 'same'], [1, 6, 6, 5, 2, 1, 'same']] as const)('maxPool2d [%i, %i, %i, %i] size %j stride %j %s, against tf.maxPool', async (n, h, w, c, size, stride, padding) => {
+    const s = stride ?? size;
+    await compare((x) => maxPool2d(x as tf.Tensor4D, size as number, { stride: s as number, padding }), (x) => tf.maxPool(x as tf.Tensor4D, size as number, s as number, padding), [rand([n, h, w, c])]);
+  });
+
+  test('one kernel each way, the average saving nothing for its gradient; bad shapes and options are refused with what to change', async () => {
+    await useKernels('fast');
+    const x = rand([2, 6, 6, 3]);
+    const info = await tf.profile(() => tf.grad((v: tf.Tensor) => tf.sum(avgPool2d(v as tf.Tensor4D, 2)))(x));
+    const names = info.kernels.map((k) => k.name);
+    expect(names.filter((k) => k.includes('Pool'))).toEqual(['LayerAvgPool2D', 'LayerAvgPool2DGrad']);
+    expect(names).not.toContain('Cast'); // tf.avgPool casts its output
+    // and clones its input to save it: only tf.sum's clone of the pooled [2, 3, 3, 3] is left
+    expect(info.kernels.filter((k) => k.name === 'Identity').map((k) => k.inputShapes)).toEqual([[[2, 3, 3, 3]]]);
+    expect(() => avgPool2d(rand([6, 6]) as tf.Tensor4D, 2)).toThrow(/avgPool2d: x must be \[n, h, w, c\]/);
+    expect(() => avgPool2d(x as tf.Tensor4D, 7)).toThrow(/avgPool2d: a 7x7 window does not fit in a 6x6 input/);
+    expect(() => avgPool2d(x as tf.Tensor4D, 2, { padding: 'same' })).toThrow(/avgPool2d: padding must be 'valid', got "same"/);
+    expect(() => maxPool2d(x as tf.Tensor4D, 0)).toThrow(/maxPool2d: size must be a positive integer or two of them, got 0/);
+    expect(() => maxPool2d(x as tf.Tensor4D, 2, { stride: [1, 1.5] })).toThrow(/maxPool2d: stride must be a positive integer or two of them/);
+  });
+});
+
 describe('rbf and softmaxCrossEntropy', () => {
   test('rbf: sum_j (alpha x - c)^2, against the composition', async () => {
     const inputs = [rand([6, 84]), rand([10, 84])];
@@ -143,6 +176,7 @@ test.each(['lenet5', 'lenet5-softmax'] as const)('a %s training step (forward an
   const p = await profileStep(model, 'fast', loadMnist(), 16, 1);
   expect(p.kernelCalls).toBeLessThanOrEqual(40);
   const calls = Object.fromEntries(p.byKernel.map((k) => [k.kernel, k.calls]));
-  expect(calls).toMatchObject({ LayerConv2D: 3, LayerConv2DGrad: 3, AvgPool: 2, AvgPoolGrad: 2, LayerSoftmaxCrossEntropy: 1, LayerSoftmaxCrossEntropyGrad: 1 });
+  expect(calls).toMatchObject({ LayerConv2D: 3, LayerConv2DGrad: 3, LayerAvgPool2D: 2, LayerAvgPool2DGrad: 2, LayerSoftmaxCrossEntropy: 1, LayerSoftmaxCrossEntropyGrad: 1 });
+  expect(calls.Cast).toBeUndefined();
   expect(calls.LayerDense).toBe(model === 'lenet5' ? 1 : 2);
 });

@@ -17,7 +17,7 @@
 //           x = F.max_pool2d(F.relu(self.conv2(x)), 2)
 //           x = x.permute(0, 2, 3, 1).flatten(1)    # our activations are NHWC: flatten in that order
 //           return self.fc2(F.relu(self.fc1(x)))
-import { conv2d, convParams, defineModel, dense, denseParams, tf } from 'lenet5-parallel';
+import { conv2d, convParams, defineModel, dense, denseParams, maxPool2d } from 'lenet5-parallel';
 
 export default defineModel({
   name: 'mnist-cnn',
@@ -39,9 +39,9 @@ export default defineModel({
   forward(p, x) {
     const relu = { activation: 'relu', padding: 'same' };
     const c1 = conv2d(x, p['conv1.weight'], p['conv1.bias'], { ...relu, inputGrad: false }); // [n, 28, 28, 16]; x is data
-    const s1 = tf.maxPool(c1, 2, 2, 'valid'); //                          [n, 14, 14, 16]
+    const s1 = maxPool2d(c1, 2); //                                       [n, 14, 14, 16]
     const c2 = conv2d(s1, p['conv2.weight'], p['conv2.bias'], relu); // [n, 14, 14, 32]
-    const s2 = tf.maxPool(c2, 2, 2, 'valid'); //                          [n, 7, 7, 32]
+    const s2 = maxPool2d(c2, 2); //                                       [n, 7, 7, 32]
     const f1 = dense(s2, p['fc1.weight'], p['fc1.bias'], { activation: 'relu' }); // [n, 128]
     return dense(f1, p['fc2.weight'], p['fc2.bias']); //                  [n, 10] logits
   },

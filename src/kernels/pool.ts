@@ -2,10 +2,12 @@
 // (any window and stride; 2x2 with stride 2, LeNet-5's S2 and S4, on a kernel of its own) and max
 // pooling with any window, stride and padding. Padded average pooling goes to the stock kernels:
 // tfjs divides a border window by its inputs inside the image, but its gradient by the full window.
+// The kernels serve tfjs's own pooling kernels and the pooling layer ops (src/ops/pool2d.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { output, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { fieldsOf, putGeometry } from './conv-geometry.js';
 import { Arena, kernels } from './wasm.js';
+import { LAYER_AVG_POOL2D, LAYER_AVG_POOL2D_GRAD, LAYER_MAX_POOL2D, LAYER_MAX_POOL2D_GRAD, stockPoolAttrs, type Pool2dAttrs } from '../ops/pool2d.js';
 
 type PoolAttrs = { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
 
@@ -69,7 +71,7 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   const info = dy.dtype === 'float32' && pool2x2(input.shape, args.attrs as PoolAttrs);
   if (!info) {
     if (dy.dtype !== 'float32' || !unpadded(input, args.attrs as PoolAttrs)) return stock('AvgPoolGrad', args) as tf.TensorInfo;
-    const { arena, geo } = poolArena(args, input);
+    const { arena, geo } = poolArena(args, input, false);
     const size = input.shape.reduce((a, b) => a * b, 1);
     const dyp = arena.put(values(args, dy));
     const dxp = arena.alloc(size);
@@ -84,13 +86,13 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   return output(args, [...input.shape], arena.take(dxp, 1, n * h * w * c, n * h * w * c));
 }
 
-/** An arena holding the pooling geometry of input x (as pool.as.ts reads it) and x itself. */
-function poolArena(args: KernelArgs, x: tf.TensorInfo) {
+/** An arena holding the pooling geometry of input x (as pool.as.ts reads it) and x itself (unless withX is false: 0). */
+function poolArena(args: KernelArgs, x: tf.TensorInfo, withX = true) {
   const a = args.attrs as PoolAttrs;
   const info = poolInfo(x.shape, a);
   const arena = new Arena();
   const geo = putGeometry(arena, fieldsOf(info));
-  return { arena, info, geo, xp: arena.put(values(args, x)) };
+  return { arena, info, geo, xp: withX ? arena.put(values(args, x)) : 0 };
 }
 
 function maxPool(args: KernelArgs): tf.TensorInfo {
@@ -115,7 +117,30 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   return output(args, [...input.shape], arena.take(dxp, 1, size, size));
 }
 
+// The layer ops: the same kernels under tfjs's attribute names. Their gradients' inputs differ
+// from tfjs's: the average's has only dy (the input's shape is an attribute), the maximum's dy
+// and x (not the forward output: the maximum is found again from x).
+const asStock = (args: KernelArgs, inputs: KernelArgs['inputs']): KernelArgs => ({ ...args, inputs, attrs: stockPoolAttrs(args.attrs as unknown as Pool2dAttrs) as unknown as KernelArgs['attrs'] });
+
+function layerAvgPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const { dy } = args.inputs;
+  const input = { dataId: {}, shape: (args.attrs as unknown as Pool2dAttrs).inShape, dtype: 'float32' } as tf.TensorInfo; // only its shape is read
+  const a = asStock(args, { dy, input });
+  if (dy.dtype !== 'float32' || !unpadded(input, a.attrs as PoolAttrs)) return stock(LAYER_AVG_POOL2D_GRAD, args) as tf.TensorInfo;
+  return avgPoolGrad(a);
+}
+
+function layerMaxPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const { dy, x } = args.inputs;
+  if (dy.dtype !== 'float32') return stock(LAYER_MAX_POOL2D_GRAD, args) as tf.TensorInfo;
+  return maxPoolGrad(asStock(args, { dy, input: x }));
+}
+
 export const POOL_KERNELS: FastKernel[] = [
+  { kernelName: LAYER_AVG_POOL2D, kernelFunc: (args) => avgPool(asStock(args, args.inputs)) },
+  { kernelName: LAYER_AVG_POOL2D_GRAD, kernelFunc: layerAvgPoolGrad },
+  { kernelName: LAYER_MAX_POOL2D, kernelFunc: (args) => maxPool(asStock(args, args.inputs)) },
+  { kernelName: LAYER_MAX_POOL2D_GRAD, kernelFunc: layerMaxPoolGrad },
   { kernelName: tf.AvgPool, kernelFunc: avgPool },
   { kernelName: tf.AvgPoolGrad, kernelFunc: avgPoolGrad },
   { kernelName: tf.MaxPool, kernelFunc: maxPool },

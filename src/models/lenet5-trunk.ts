@@ -6,7 +6,7 @@
 // Data layout: activations are NHWC (tfjs's convention); weights are stored as PyTorch stores
 // them (conv OIHW, dense [out, in]), so a checkpoint is a plain dump. C5, whose 5x5 window covers
 // all of S4, is the paper's convolution: the conv op reads its 48,000 weights as stored.
-import { conv2d, dense, tf } from '../model-ops.js';
+import { avgPool2d, conv2d, dense } from '../model-ops.js';
 import type { Tensor2D, Tensor4D } from '../tensor.js';
 import type { ModelDefinition, Params, ParamDef } from '../model.js';
 import { AUGMENT_RANGES, lenet5Input } from './lenet5-input.js';
@@ -62,9 +62,9 @@ export function trunk(p: Params, x: Tensor4D, table: boolean): Tensor2D {
   const layer = (alpha: number) => ({ alpha, beta: F_S, activation: 'tanh' as const });
   const mask = table ? p['c3.mask'].dataSync() : null;
   const c1 = conv2d(x, p['c1.weight'], p['c1.bias'], { ...layer(F_S), inputGrad: false });   // [n, 28, 28, 6]
-  const s2 = tf.avgPool(c1, 2, 2, 'valid');                                                  // [n, 14, 14, 6]
+  const s2 = avgPool2d(c1, 2);                                                               // [n, 14, 14, 6]
   const c3 = conv2d(s2, p['c3.weight'], p['c3.bias'], { ...layer(AS), mask });               // [n, 10, 10, 16]
-  const s4 = tf.avgPool(c3, 2, 2, 'valid');                                                  // [n, 5, 5, 16]
+  const s4 = avgPool2d(c3, 2);                                                               // [n, 5, 5, 16]
   const c5 = conv2d(s4, p['c5.weight'], p['c5.bias'], layer(AS));                            // [n, 1, 1, 120]
   return dense(c5, p['f6.weight'], p['f6.bias'], layer(AS));                                 // [n, 84]
 }

@@ -25,6 +25,13 @@ export interface Conv2dOptions extends LayerOptions {
 
 export type DenseOptions = LayerOptions;
 
+export interface Pool2dOptions {
+  /** Rows and columns between windows: a number or [vertical, horizontal]. Default: the window's size. */
+  stride?: number | [number, number];
+  /** 'valid' (windows inside the input); max pooling also takes 'same' (output ceil(size / stride)). Default 'valid'. */
+  padding?: 'valid' | 'same';
+}
+
 export interface RbfOptions {
   /** Scales x before the distance. Default 1. */
   alpha?: number;
