@@ -1,13 +1,14 @@
 // The parameter store: every number training shares between threads, in one shared
-// WebAssembly.Memory (a SharedArrayBuffer where WebAssembly is missing), with named views at
-// computed offsets (the llm.c way). P = number of floats of all the model's tensors, laid out back
-// to back in checkpoint order (so a weights region *is* the checkpoint's tensor data, and its
-// SHA-256 is the weights hash):
+// WebAssembly.Memory (a plain SharedArrayBuffer where no shared wasm memory can be made), with
+// named views at computed offsets (the llm.c way). P = number of floats of all the model's
+// tensors, laid out back to back in checkpoint order (so a weights region *is* the checkpoint's
+// tensor data, and its SHA-256 is the weights hash):
 //
 // (Each region takes P floats rounded up to 4.)
 //   reserved bytes [0, STORE_BASE): the WebAssembly kernels' static data, because each thread
 //                          instantiates the update kernels on this memory to update in place
-//                          (src/kernels/store-kernels.ts); the memory grows past the end for their scratch
+//                          (src/kernels/store-kernels.ts); the memory grows past the end for
+//                          their scratch
 //   header   Int32[4]      [0] version: updates applied so far (the global step); [1] P; [2] S; [3] K
 //   weights  F32[2][P]     two copies, by version parity: step v reads copy v % 2 and its update
 //                          writes copy (v + 1) % 2, so a step that fails half-way leaves the
@@ -21,6 +22,7 @@
 // A step's update is split into contiguous ranges of the P floats, one per worker (optimizer.ts
 // updateRange); every float's arithmetic is the same whoever computes it.
 import type { ParamSpec } from './model.js';
+import { PAGE } from './kernels/heap.js';
 
 /** What the store needs of a model: its name (for messages) and its tensors in checkpoint order. */
 export interface StoreSpec {
@@ -58,8 +60,7 @@ export function layoutOf(spec: StoreSpec): Layout {
 const HEADER_INTS = 4;
 
 /** Bytes before the header (one wasm page): see the layout above. */
-export const STORE_BASE = 65536;
-const PAGE = 65536;
+export const STORE_BASE = PAGE;
 /** Pages a store's memory may grow by: scratch for the threads that update it in place. */
 const GROWTH_PAGES = 256;
 

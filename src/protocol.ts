@@ -14,7 +14,10 @@ export interface WorkerInit {
   readonly seed: number;
   /** The model's augmentation ranges for training batches, or null for none. */
   readonly augment: Readonly<Record<string, number>> | null;
-  /** The ParamStore's shared memory (ParamStore.shared). */
+  /**
+   * The ParamStore's shared memory (ParamStore.shared): a shared WebAssembly.Memory, which a pool
+   * passes by structured clone (postMessage, workerData), never in a transfer list.
+   */
   readonly params: WebAssembly.Memory | SharedArrayBuffer;
   /** Where the workers of a steps task meet (src/step-control.ts); absent for a worker that only evaluates (profiling). */
   readonly control?: SharedArrayBuffer;

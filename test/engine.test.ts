@@ -7,8 +7,8 @@ import { loadMnist } from '../src/mnist-files.js';
 import { inlinePool } from '../src/pools/inline.js';
 import type { TrainEvent } from '../src/coordinator.js';
 import { specOf } from './helpers/setup.js';
-import { ParamStore } from '../src/params.js';
-import { averageSlots, sgdStep } from '../src/optimizer.js';
+import { ParamStore, STORE_BASE } from '../src/params.js';
+import { averageSlots, sgdStep, updateRange } from '../src/optimizer.js';
 import { initWasm } from '../src/kernels/wasm.js';
 import { storeKernels } from '../src/kernels/store-kernels.js';
 import { stream, uniform01 } from '../src/rng.js';
@@ -80,7 +80,7 @@ describe('determinism', () => {
       // The JS definition; wasm in place (the store's memory has the kernels); wasm on copies (a
       // view of a store's bytes alone, without its memory).
       const made = [0, 1, 2].map(() => ParamStore.create(spec, counts.length));
-      expect(storeKernels(made[1].memory!)).not.toBeNull();
+      expect(storeKernels(made[1].memory!)?.scratch(counts.length)).not.toBeNull(); // so averaging runs in place too
       const stores = [made[0], made[1], ParamStore.attach(spec, made[2].buffer, ['momentum'])];
       const wasm = [false, true, true];
       const rng = stream(7, counts.length);
@@ -88,7 +88,8 @@ describe('determinism', () => {
       fill(stores[0].weights);
       fill(stores[0].momentum);
       for (let s = 0; s < counts.length; s++) fill(stores[0].slot(s));
-      for (const st of stores.slice(1)) new Uint8Array(st.buffer).set(new Uint8Array(stores[0].buffer)); // the same state thrice
+      const copyStore = (from: ParamStore, to: ParamStore) => new Uint8Array(to.buffer, STORE_BASE).set(new Uint8Array(from.buffer, STORE_BASE)); // past the kernels' static data
+      for (const st of stores.slice(1)) copyStore(stores[0], st); // the same state thrice
       const before = sha(stores[0].weights);
       const finite = stores.map((st, k) => averageSlots(st, counts, wasm[k]));
       stores.forEach((st, k) => sgdStep(st, 0.01, 0.9, 0, wasm[k]));
@@ -97,12 +98,29 @@ describe('determinism', () => {
         for (const k of [1, 2]) expect(sha(stores[k][region]), `${spec.name} ${counts} ${region}, wasm ${k === 1 ? 'in place' : 'on copies'}`).toBe(sha(stores[0][region]));
       }
       expect(sha(stores[0].weights)).not.toBe(before); // the update moved the weights
+      // A second step by ranges, as three workers split it (steps.ts: ends on multiples of 4; in
+      // the odd model the fixed tensor [7, 10) straddles the first boundary, 8).
+      const P = stores[0].layout.size;
+      const sgd = { optimizer: 'sgd', momentum: 0.9, weightDecay: 0, beta1: 0, beta2: 0, epsilon: 0 } as const;
+      for (const [k, st] of stores.entries()) {
+        const v = st.version;
+        for (let w = 0; w < 3; w++) {
+          const lo = Math.min(P, 4 * Math.floor((P * w) / 3 / 4));
+          const hi = w === 2 ? P : Math.min(P, 4 * Math.floor((P * (w + 1)) / 3 / 4));
+          expect(averageSlots(st, counts, wasm[k], lo, hi)).toBe(true);
+          updateRange(st, sgd, 0.02, v, v, lo, hi, wasm[k]);
+        }
+        st.version = v + 1;
+      }
+      for (const region of ['grad', 'momentum', 'weights'] as const) {
+        for (const k of [1, 2]) expect(sha(stores[k][region]), `${spec.name} ${counts} ${region} by ranges, wasm ${k === 1 ? 'in place' : 'on copies'}`).toBe(sha(stores[0][region]));
+      }
       // A non-finite entry, in the two-at-a-time loop and in the odd-length tail, is reported by
       // both; one in an unused slot (count 0) is ignored by both.
       for (const at of [5, stores[0].layout.size - 1]) {
         const copy = stores.map((src, k) => {
           const st = ParamStore.create(spec, counts.length);
-          new Uint8Array(st.buffer).set(new Uint8Array(src.buffer));
+          copyStore(src, st);
           return k === 2 ? ParamStore.attach(spec, st.buffer) : st;
         });
         const last = counts.length - 1;

@@ -6,7 +6,7 @@ import { fallbacks, resetFallbacks, takeNewFallbacks } from '../src/kernels/fall
 import { createTrainer, type Trainer } from '../src/trainer.js';
 import { inlinePool } from '../src/pools/inline.js';
 import { loadMnist } from '../src/mnist-files.js';
-import { conv2d } from '../src/ops/index.js';
+import { avgPool2d, conv2d, maxPool2d } from '../src/ops/index.js';
 
 const mnist = loadMnist();
 const open: Trainer[] = [];
@@ -33,12 +33,17 @@ describe.each(['lenet5', 'lenet5-softmax'] as const)('%s', (model) => {
   });
 });
 
-test('strided, padded convolutions, the conv2d layer op, max and average pooling, relu and sigmoid run no stock kernel', () => {
+test('strided, padded convolutions, the conv2d layer op, max and average pooling (tfjs ops and layer ops), relu and sigmoid run no stock kernel', () => {
   const x = ones([2, 9, 9, 3]);
   tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.maxPool(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), 3, 2, 'same')))([x, ones([3, 3, 3, 4])]);
   tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(conv2d(a as tf.Tensor4D, w as tf.Tensor4D, null, { stride: 2, padding: 'same', activation: 'relu' })))([x, ones([4, 3, 3, 3])]);
   tf.grad((a: tf.Tensor) => tf.sum(tf.sigmoid(tf.relu(a))))(x);
   tf.grad((a: tf.Tensor) => tf.sum(tf.avgPool(a as tf.Tensor4D, 9, 1, 'valid')))(x); // global average pooling
+  // The pooling layer ops: LeNet-5's 2x2, other windows and strides, 'same' max pooling.
+  tf.grad((a: tf.Tensor) => tf.sum(avgPool2d(a as tf.Tensor4D, 2)))(ones([2, 8, 8, 3]));
+  tf.grad((a: tf.Tensor) => tf.sum(avgPool2d(a as tf.Tensor4D, 3, { stride: 2 })))(x);
+  tf.grad((a: tf.Tensor) => tf.sum(maxPool2d(a as tf.Tensor4D, 3, { stride: 2, padding: 'same' })))(x);
+  tf.grad((a: tf.Tensor) => tf.sum(maxPool2d(a as tf.Tensor4D, [2, 3])))(x);
   expect(fallbacks()).toEqual([]);
 });
 

@@ -14,7 +14,8 @@
 
 /** Reserved address space: 4 GiB (every page is committed only when first used); 1 GiB as a fallback. */
 const MAX_PAGES = [65536, 16384];
-const PAGE = 65536;
+/** Bytes in a WebAssembly memory page. */
+export const PAGE = 65536;
 
 let memory: WebAssembly.Memory | null = null;
 let buffer: SharedArrayBuffer | null = null;

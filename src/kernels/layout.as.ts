@@ -1,8 +1,9 @@
 // Weights between PyTorch's layouts and the GEMM's operands: transposes, four by four in SIMD
 // registers, with a scale (and a conv filter's mask) applied on the way. The weights are moved
 // every micro-batch whatever its size, so this is part of the fixed cost that keeps 2 workers
-// from twice one's speed. Every value is stored as f32(f f64(v)), the rounding the JS references
-// make (src/ops/conv2d.ts relayout, the dense layer's alpha dW).
+// from twice one's speed. Every value is stored as f32(f f64(v)), the rounding of the JS
+// reference for conv filters (src/ops/conv2d.ts relayout); test/kernels.test.ts checks every
+// path against that definition bit for bit.
 //
 // Conv filters (OIHW) and the convolution GEMM's matrices (conv.as.ts):
 //   w [o, c, kh, kw]; patch row r = (ky kw + kx) c + ci of K = kh kw c

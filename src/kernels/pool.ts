@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { output, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { fieldsOf, putGeometry } from './conv-geometry.js';
 import { Arena, kernels } from './wasm.js';
-import { LAYER_AVG_POOL2D, LAYER_AVG_POOL2D_GRAD, LAYER_MAX_POOL2D, LAYER_MAX_POOL2D_GRAD, stockPoolAttrs, type Pool2dAttrs } from '../ops/pool2d.js';
+import { LAYER_AVG_POOL2D, LAYER_AVG_POOL2D_GRAD, LAYER_MAX_POOL2D, LAYER_MAX_POOL2D_GRAD, shapeOnly, stockPoolAttrs, type Pool2dAttrs } from '../ops/pool2d.js';
 
 type PoolAttrs = { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
 
@@ -124,7 +124,7 @@ const asStock = (args: KernelArgs, inputs: KernelArgs['inputs']): KernelArgs => 
 
 function layerAvgPoolGrad(args: KernelArgs): tf.TensorInfo {
   const { dy } = args.inputs;
-  const input = { dataId: {}, shape: (args.attrs as unknown as Pool2dAttrs).inShape, dtype: 'float32' } as tf.TensorInfo; // only its shape is read
+  const input = shapeOnly((args.attrs as unknown as Pool2dAttrs).inShape); // only its shape is read
   const a = asStock(args, { dy, input });
   if (dy.dtype !== 'float32' || !unpadded(input, a.attrs as PoolAttrs)) return stock(LAYER_AVG_POOL2D_GRAD, args) as tf.TensorInfo;
   return avgPoolGrad(a);

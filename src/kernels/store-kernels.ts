@@ -8,9 +8,8 @@
 // instantiation writes (the same bytes each time); a thread's scratch (the averaging's slot
 // pointers and coefficients) is pages it adds to the memory, which no other thread touches.
 import { STORE_BASE } from '../params.js';
+import { PAGE } from './heap.js';
 import { instantiateOn, kernels, wasmReady, type KernelExports } from './wasm.js';
-
-const PAGE = 65536;
 
 export interface StoreKernels {
   readonly exports: KernelExports;
@@ -22,8 +21,10 @@ const made = new WeakMap<WebAssembly.Memory, StoreKernels | null>();
 
 /**
  * The update kernels on `memory` for this thread, or null where they cannot run in place (no wasm
- * kernels in this thread, static data past STORE_BASE, or the memory cannot grow): the caller
- * then copies into the thread's own memory.
+ * kernels in this thread, or static data past STORE_BASE): the caller then copies into the
+ * thread's own memory. Each thread that asks grows the memory once for its scratch (pages never
+ * given back, up to params.ts GROWTH_PAGES in all: past that, scratch() is null and the averaging
+ * copies; the update itself needs no scratch).
  */
 export function storeKernels(memory: WebAssembly.Memory): StoreKernels | null {
   if (made.has(memory)) return made.get(memory)!;

@@ -4,13 +4,13 @@
 //
 // Shapes: x [n, h, w, c] (NHWC) -> y [n, oh, ow, c], windows of kh x kw every sh rows and sw
 // columns; 'valid': oh = floor((h - kh) / sh) + 1; 'same' (max pooling only): oh = ceil(h / sh),
-// the windows over the zero padding tfjs and TensorFlow put (the extra row or column at the
-// bottom and right), a window's maximum taken over its entries inside the image.
+// windows placed as tfjs and TensorFlow place them (the extra row or column past the image at the
+// bottom and right), each window's maximum taken over its entries inside the image.
 //
 // Kernels: the portable definition below (tfjs's stock pooling kernels on its `cpu` backend) and
 // the WebAssembly one (src/kernels/pool.ts) on the fast backend.
 import * as tf from '@tensorflow/tfjs-core';
-import { cpuOf, type Args } from './layer-kernel.js';
+import type { Args } from './layer-kernel.js';
 import type { Pool2dOptions } from './options.js';
 
 export type { Pool2dOptions };
@@ -65,24 +65,14 @@ function stockKernel(name: string, args: Args, inputs: Record<string, tf.TensorI
   return k.kernelFunc({ inputs, backend: args.backend as tf.KernelBackend, attrs: stockPoolAttrs(args.attrs as unknown as Pool2dAttrs) as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
 }
 
-/** Inputs dy; the input's shape from the attributes (tfjs's kernel reads only that of its input). */
-function avgPoolGradCpu(args: Args): tf.TensorInfo {
-  const be = cpuOf(args);
-  const shape = (args.attrs as unknown as Pool2dAttrs).inShape;
-  const input = be.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, b) => a * b, 1)));
-  const dx = stockKernel('AvgPoolGrad', args, { dy: args.inputs.dy, input });
-  be.disposeIntermediateTensorInfo(input);
-  return dx;
-}
+/** A tensor's shape and dtype without values, for a stock kernel input that only they are read of. */
+export const shapeOnly = (shape: readonly number[]): tf.TensorInfo => ({ dataId: {}, shape: [...shape], dtype: 'float32' });
 
-/** Inputs dy, x; the maximum found again (tfjs's kernel takes the forward output too). */
-function maxPoolGradCpu(args: Args): tf.TensorInfo {
-  const { dy, x } = args.inputs;
-  const output = stockKernel('MaxPool', args, { x });
-  const dx = stockKernel('MaxPoolGrad', args, { dy, input: x, output });
-  cpuOf(args).disposeIntermediateTensorInfo(output);
-  return dx;
-}
+/** Inputs dy; the input's shape from the attributes (tfjs's kernel reads only that of its input). */
+const avgPoolGradCpu = (args: Args) => stockKernel('AvgPoolGrad', args, { dy: args.inputs.dy, input: shapeOnly((args.attrs as unknown as Pool2dAttrs).inShape) });
+
+/** Inputs dy, x (tfjs's kernel finds the maximum again from x; of its forward output it reads only the dtype). */
+const maxPoolGradCpu = (args: Args) => stockKernel('MaxPoolGrad', args, { dy: args.inputs.dy, input: args.inputs.x, output: shapeOnly(args.inputs.dy.shape) });
 
 export const POOL2D_CPU_KERNELS = [
   { kernelName: LAYER_AVG_POOL2D, kernelFunc: (args: Args) => stockKernel('AvgPool', args, { x: args.inputs.x }) },
