@@ -12,7 +12,7 @@
 // Kernels: the portable definition below (registered on tfjs's `cpu` backend, built on its
 // stock Conv2D kernels) and the WebAssembly one (src/kernels/layer-conv2d.ts) on the fast backend.
 import * as tf from '@tensorflow/tfjs-core';
-import { cpuOf, layerAttrs, layerGradient, vals, type Args, type LayerAttrs } from './layer-kernel.js';
+import { cpuOf, layerAttrs, layerGradient, stockKernel, vals, type Args, type LayerAttrs } from './layer-kernel.js';
 import { activate, slope } from './activation.js';
 import type { Conv2dOptions } from './options.js';
 
@@ -73,12 +73,6 @@ function relayout(src: Float32Array, [o, c, kh, kw]: number[], mask: number[] | 
 export const hwioOf = (w: Float32Array, shape: number[], mask: number[] | null, scale = 1) => relayout(w, shape, mask, scale, true);
 /** The inverse, for a filter gradient. */
 export const oihwOf = (g: Float32Array, shape: number[], mask: number[] | null, scale = 1) => relayout(g, shape, mask, scale, false);
-
-function stockKernel(name: string, args: Args, inputs: Record<string, tf.TensorInfo>, attrs: tf.NamedAttrMap): tf.TensorInfo {
-  const k = tf.getKernel(name, 'cpu');
-  if (!k) throw new Error(`tfjs-backend-cpu has no ${name} kernel`);
-  return k.kernelFunc({ inputs, backend: args.backend as tf.KernelBackend, attrs }) as tf.TensorInfo;
-}
 
 function forwardCpu(args: Args): tf.TensorInfo {
   const { x, filter, bias } = args.inputs;

@@ -25,6 +25,13 @@ export type Args = { inputs: Record<string, tf.TensorInfo>; backend: unknown; at
 export const cpuOf = (args: Args) => args.backend as MathBackendCPU;
 export const vals = (args: Args, t: tf.TensorInfo) => cpuOf(args).data.get(t.dataId).values as Float32Array;
 
+/** Runs tfjs-backend-cpu's own kernel `name` (what the portable kernels are built on). */
+export function stockKernel(name: string, args: Args, inputs: Record<string, tf.TensorInfo>, attrs: tf.NamedAttrMap): tf.TensorInfo {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`tfjs-backend-cpu has no ${name} kernel`);
+  return k.kernelFunc({ inputs, backend: args.backend as tf.KernelBackend, attrs }) as tf.TensorInfo;
+}
+
 export function layerGradient(op: string, kernelName: string, gradKernel: string, weight: string): tf.GradConfig {
   return {
     kernelName,

@@ -10,7 +10,7 @@
 // Kernels: the portable definition below (tfjs's stock pooling kernels on its `cpu` backend) and
 // the WebAssembly one (src/kernels/pool.ts) on the fast backend.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Args } from './layer-kernel.js';
+import { stockKernel, type Args } from './layer-kernel.js';
 import type { Pool2dOptions } from './options.js';
 
 export type { Pool2dOptions };
@@ -59,25 +59,23 @@ export const maxPool2d = (x: tf.Tensor4D, size: number | [number, number], optio
 /** tfjs's own attributes for its pooling kernels. */
 export const stockPoolAttrs = (a: Pool2dAttrs) => ({ filterSize: a.filterSize, strides: a.strides, pad: a.pad, dimRoundingMode: undefined });
 
-function stockKernel(name: string, args: Args, inputs: Record<string, tf.TensorInfo>): tf.TensorInfo {
-  const k = tf.getKernel(name, 'cpu');
-  if (!k) throw new Error(`tfjs-backend-cpu has no ${name} kernel`);
-  return k.kernelFunc({ inputs, backend: args.backend as tf.KernelBackend, attrs: stockPoolAttrs(args.attrs as unknown as Pool2dAttrs) as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
-}
+/** tfjs's own pooling kernel `name` on these inputs, with the op's window, stride and padding. */
+const stockPool = (name: string, args: Args, inputs: Record<string, tf.TensorInfo>) =>
+  stockKernel(name, args, inputs, stockPoolAttrs(args.attrs as unknown as Pool2dAttrs) as unknown as tf.NamedAttrMap);
 
 /** A tensor's shape and dtype without values, for a stock kernel input that only they are read of. */
 export const shapeOnly = (shape: readonly number[]): tf.TensorInfo => ({ dataId: {}, shape: [...shape], dtype: 'float32' });
 
 /** Inputs dy; the input's shape from the attributes (tfjs's kernel reads only that of its input). */
-const avgPoolGradCpu = (args: Args) => stockKernel('AvgPoolGrad', args, { dy: args.inputs.dy, input: shapeOnly((args.attrs as unknown as Pool2dAttrs).inShape) });
+const avgPoolGradCpu = (args: Args) => stockPool('AvgPoolGrad', args, { dy: args.inputs.dy, input: shapeOnly((args.attrs as unknown as Pool2dAttrs).inShape) });
 
 /** Inputs dy, x (tfjs's kernel finds the maximum again from x; of its forward output it reads only the dtype). */
-const maxPoolGradCpu = (args: Args) => stockKernel('MaxPoolGrad', args, { dy: args.inputs.dy, input: args.inputs.x, output: shapeOnly(args.inputs.dy.shape) });
+const maxPoolGradCpu = (args: Args) => stockPool('MaxPoolGrad', args, { dy: args.inputs.dy, input: args.inputs.x, output: shapeOnly(args.inputs.dy.shape) });
 
 export const POOL2D_CPU_KERNELS = [
-  { kernelName: LAYER_AVG_POOL2D, kernelFunc: (args: Args) => stockKernel('AvgPool', args, { x: args.inputs.x }) },
+  { kernelName: LAYER_AVG_POOL2D, kernelFunc: (args: Args) => stockPool('AvgPool', args, { x: args.inputs.x }) },
   { kernelName: LAYER_AVG_POOL2D_GRAD, kernelFunc: avgPoolGradCpu },
-  { kernelName: LAYER_MAX_POOL2D, kernelFunc: (args: Args) => stockKernel('MaxPool', args, { x: args.inputs.x }) },
+  { kernelName: LAYER_MAX_POOL2D, kernelFunc: (args: Args) => stockPool('MaxPool', args, { x: args.inputs.x }) },
   { kernelName: LAYER_MAX_POOL2D_GRAD, kernelFunc: maxPoolGradCpu },
 ];
 
