@@ -11,7 +11,7 @@
 // (with zero columns) to ld and kPad, and the padding is dropped from the results.
 import * as tf from '@tensorflow/tfjs-core';
 import { geometry, outputLd, putGeometry, scratchFloats, type Conv2DAttrs, type Geometry } from './conv-geometry.js';
-import { output, roundUp4, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+import { output, roundUp4, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
 
 /** The geometry block and the patch-row scratch the blocked kernels (conv.as.ts) take. */
@@ -104,9 +104,8 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const arena = new Arena();
   const dyp = arena.put(values(args, dy));
   const wtp = arena.alloc(g.o * kPad);
-  const Wt = arena.f32(wtp, g.o * kPad);
-  Wt.fill(0);
-  transposeInto(values(args, filter), g.K, g.o, Wt, kPad); // W[K, O] -> W^T[O, kPad]
+  arena.f32(wtp, g.o * kPad).fill(0); // the columns past K stay 0
+  kernels().transpose(arena.put(values(args, filter)), g.K, g.o, g.o, wtp, kPad, 1); // W[K, O] -> W^T[O, kPad]
   const dxp = inputGradient(arena, g, dyp, g.o, wtp);
   return output(args, attrs.inputShape, arena.take(dxp, 1, size, size));
 }

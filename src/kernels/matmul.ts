@@ -4,8 +4,7 @@
 // (or, for A B^T with B the larger, C^T = B A^T is computed instead, see viaTransposedProduct).
 import * as tf from '@tensorflow/tfjs-core';
 import { Arena, kernels } from './wasm.js';
-import { take } from './buffers.js';
-import { output, roundUp4, sizeOf, stock, transposeInto, values, type FastKernel, type KernelArgs } from './util.js';
+import { output, roundUp4, sizeOf, stock, values, type FastKernel, type KernelArgs } from './util.js';
 
 function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs;
@@ -33,9 +32,8 @@ function direct(args: KernelArgs, M: number, K: number, N: number, transposeA: b
   let bp: number;
   if (transposeB) {
     bp = arena.alloc(K * nPad);
-    const B = arena.f32(bp, K * nPad);
-    B.fill(0);
-    transposeInto(values(args, b), N, K, B, nPad);
+    arena.f32(bp, K * nPad).fill(0); // the columns past N stay 0
+    kernels().transpose(arena.put(values(args, b)), N, K, K, bp, nPad, 1);
   } else bp = arena.putRows(values(args, b), K, N, nPad);
   const cp = arena.alloc(M * nPad);
   kernels().gemm(M, nPad, K, ap, transposeA ? 1 : K, transposeA ? M : 1, bp, nPad, cp, nPad);
@@ -54,14 +52,13 @@ function viaTransposedProduct(args: KernelArgs, M: number, K: number, N: number)
   const bp = arena.put(values(args, b)); // [N, K] row-major: the GEMM's strided left operand
   const atp = arena.alloc(K * mPad);
   const ctp = arena.alloc(N * mPad);
-  const At = arena.f32(atp, K * mPad);
-  At.fill(0);
-  transposeInto(values(args, a), M, K, At, mPad);
-  kernels().gemm(N, mPad, K, bp, K, 1, atp, mPad, ctp, mPad);
-  const ct = arena.f32(ctp, N * mPad);
-  const c = take(M * N);
-  for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) c[m * N + n] = ct[n * mPad + m];
-  return c;
+  const wk = kernels();
+  arena.f32(atp, K * mPad).fill(0); // the columns past M stay 0
+  wk.transpose(arena.put(values(args, a)), M, K, K, atp, mPad, 1);
+  wk.gemm(N, mPad, K, bp, K, 1, atp, mPad, ctp, mPad);
+  const cp = arena.alloc(M * N);
+  wk.transpose(ctp, N, M, mPad, cp, N, 1); // C^T [N, mPad] -> C [M, N]
+  return arena.take(cp, 1, M * N, M * N);
 }
 
 export const MATMUL_KERNELS: FastKernel[] = [{ kernelName: 'BatchMatMul', kernelFunc: batchMatMul }];

@@ -30,11 +30,3 @@ export function stock(name: string, args: KernelArgs): tf.TensorInfo | tf.Tensor
 
 export { sizeOf } from '../params.js';
 export const roundUp4 = (n: number) => (n + 3) & ~3;
-
-/** dst[c, r] = src[r, c] for a [rows, cols] matrix; dst rows have stride dstLd >= rows. */
-export function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array, dstLd: number): void {
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    for (let c = 0; c < cols; c++) dst[c * dstLd + r] = src[base + c];
-  }
-}
