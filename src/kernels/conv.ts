@@ -14,6 +14,9 @@ import { geometry, outputLd, putGeometry, scratchFloats, type Conv2DAttrs, type 
 import { output, roundUp4, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
 
+/** conv1Forward's scratch per filter tap (PANEL_FLOATS in conv.as.ts). */
+const CONV1_PANEL_FLOATS = 8;
+
 /** The geometry block and the patch-row scratch the blocked kernels (conv.as.ts) take. */
 function blocked(arena: Arena, g: Readonly<Geometry>): { geo: number; scratch: number } {
   return { geo: putGeometry(arena, g), scratch: arena.alloc(scratchFloats(g)) };
@@ -24,7 +27,8 @@ export function convProduct(arena: Arena, g: Readonly<Geometry>, xp: number, wp:
   const ld = outputLd(g);
   if (g.direct) {
     const yp = arena.alloc(g.P * ld);
-    kernels().conv1Forward(xp, g.n, g.h, g.w, wp, ldw, g.kh, g.kw, g.o, yp, ld);
+    const panel = arena.alloc(CONV1_PANEL_FLOATS * g.kh * g.kw);
+    kernels().conv1Forward(xp, g.n, g.h, g.w, wp, ldw, g.kh, g.kw, g.o, yp, ld, panel);
     return yp;
   }
   if (ldw !== ld) throw new Error(`convProduct: the GEMM needs W's row stride ${ld}, got ${ldw}`);
