@@ -45,22 +45,27 @@ async function profilingWorker(model: string, kernels: KernelSet, data: Mnist) {
   return { spec, ctx: { options: o.modelOptions }, store, worker };
 }
 
-export async function profileStep(model: string, kernels: KernelSet, data: Mnist, batch = 32, repeats = 5): Promise<StepProfile> {
+/**
+ * Profiles `repeats` forward+backward steps on one batch after `warmup` unprofiled ones: V8
+ * compiles the kernels' JS sides as they run, and a cold step's split would show its compiler, not
+ * its kernels.
+ */
+export async function profileStep(model: string, kernels: KernelSet, data: Mnist, batch = 32, repeats = 5, warmup = 1): Promise<StepProfile> {
+  if (!isCount(repeats, 1)) throw new RangeError(`repeats must be an integer >= 1, got ${String(repeats)}`);
+  if (!isCount(warmup, 0)) throw new RangeError(`warmup must be an integer >= 0, got ${String(warmup)}`);
   await useKernels(kernels);
   const { spec, ctx, store, worker } = await profilingWorker(model, kernels, data);
   // The batch as the worker builds it for a task (unaugmented).
   const indices = Int32Array.from({ length: batch }, (_, i) => i);
   const { x, y } = worker.inputs(data.train, indices);
+  const step = () => computeGradient(spec, ctx, store, x, y, store.slot(0));
+  for (let r = 0; r < warmup; r++) step();
   const runs: Map<string, { calls: number; ms: number }>[] = [];
   const steps: number[] = [];
-  for (let r = 0; r < repeats + 1; r++) {
+  for (let r = 0; r < repeats; r++) {
     const t0 = performance.now();
-    const info = await tf.profile(() => {
-      computeGradient(spec, ctx, store, x, y, store.slot(0));
-    });
-    const wall = performance.now() - t0;
-    if (r === 0) continue; // warm-up
-    steps.push(wall);
+    const info = await tf.profile(step);
+    steps.push(performance.now() - t0);
     const by = new Map<string, { calls: number; ms: number }>();
     for (const k of info.kernels) {
       if (k.name.endsWith('__op')) continue; // an op's scope wrapping kernels already counted

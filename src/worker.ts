@@ -47,7 +47,8 @@ export function computeGradient(spec: ModelSpec, ctx: ModelContext, store: Param
       return spec.loss(spec.forward(p, x, ctx), oneHot, 'mean', ctx) as tf.Scalar;
     };
     const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => all[n]));
-    out.fill(0);
+    // Every trainable tensor's view is written whole; only the fixed ones need their zeros.
+    for (const t of store.layout.tensors) if (!t.trainable) store.view(out, t.name).fill(0);
     names.forEach((n, i) => readInto(grads[i], store.view(out, n)));
     return value.dataSync()[0];
   });

@@ -156,7 +156,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--steps <n>', 'steps per timed run', int(1, 100000), DEFAULT_STEPS)
     .option('--warmup <n>', `untimed steps per configuration first, while V8's compiler settles (default: ${DEFAULT_WARMUP}; ${STOCK_WARMUP} with --kernels stock)`, int(0, 100000))
     .addOption(new Option('--kernels <set>', 'fast or stock').choices(KERNEL_SETS).default('fast'))
-    .option('--profile', 'instead, in this thread: time one forward+backward step per tfjs kernel, and (fast kernels) one gradient task by micro-batch size (--warmup untimed tasks, then --steps rounds)')
+    .option('--profile', 'instead, in this thread: time forward+backward steps per tfjs kernel (after --warmup untimed steps), and (fast kernels) one gradient task by micro-batch size (--warmup untimed tasks, then --steps rounds)')
     .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, warmup, kernels, stepMs, taskMs, updateMs}; with --profile, {type: "profile", ..., byKernel, bySize, fixedMs, twoWorkerBound}')
     .action(async (f) => {
       code = await benchCommand({
