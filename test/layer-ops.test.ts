@@ -66,6 +66,33 @@ describe('conv2d', () => {
     await compare(op, reference, inputs);
   });
 
+  // One input channel, stride 1, 'valid', output rows a multiple of 4 wide: the direct kernels.
+  // Without the input gradient their backward makes the slope as planes in one pass
+  // (actGradPlanar): 6, 10 (two groups of channels), 3 (a lone last channel) and 1 outputs.
+  const direct = [[2, 32, 32, 1, 6, 5], [2, 12, 12, 1, 10, 5], [3, 10, 10, 1, 3, 3], [1, 8, 8, 1, 1, 5]] as const;
+  test.each(direct.flatMap((s) => (['linear', 'tanh', 'relu', 'sigmoid'] as const).map((a) => [s, a] as const)))('%j %s with inputGrad: false, against tf.conv2d + bias + activation', async ([n, h, w, c, o, k], activation) => {
+    const [alpha, beta] = [0.9, 1.2];
+    const x = rand([n, h, w, c]);
+    const mask = Array.from({ length: o * c }, (_, i) => (i % 4 === 2 ? 0 : 1));
+    await compare(
+      (wt, b) => conv2d(x as tf.Tensor4D, wt as tf.Tensor4D, b as tf.Tensor1D, { alpha, beta, activation, mask, inputGrad: false }),
+      (wt, b) => {
+        const masked = tf.mul(wt, tf.reshape(tf.tensor(mask), [o, c, 1, 1]));
+        return act(activation, tf.add(tf.mul(tf.conv2d(x as tf.Tensor4D, tf.transpose(masked, [2, 3, 1, 0]) as tf.Tensor4D, 1, 'valid'), alpha), tf.mul(b, beta)));
+      },
+      [rand([o, c, k, k], 0.5), rand([o], 0.5)],
+    );
+    // The same bits as the rows path (actGrad, sumRows, toPlanar), which runs when x's gradient is wanted.
+    const [wt, b] = [rand([o, c, k, k], 0.5), rand([o], 0.5)];
+    const dy = rand([n, h - k + 1, w - k + 1, o]);
+    const loss = (inputGrad: boolean) => (xv: tf.Tensor, wv: tf.Tensor, bv: tf.Tensor) =>
+      tf.sum(tf.mul(conv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, bv as tf.Tensor1D, { alpha, beta, activation, mask, inputGrad }), dy));
+    await useKernels('fast');
+    const planes = tf.grads((wv: tf.Tensor, bv: tf.Tensor) => loss(false)(x, wv, bv))([wt, b]);
+    const rows = tf.grads(loss(true))([x, wt, b]).slice(1);
+    planes.forEach((g, i) => expect(Array.from(g.dataSync())).toEqual(Array.from(rows[i].dataSync())));
+  });
+
   test('without a bias, and with inputGrad: false (the input gradient is then refused)', async () => {
     const inputs = [rand([2, 8, 8, 1]), rand([4, 1, 5, 5])];
     await compare(

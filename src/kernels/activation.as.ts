@@ -2,6 +2,8 @@
 // epilogue and its gradient (layer-conv2d.ts, layer-dense.ts): bias, scale and activation in one
 // pass over a product's output.
 
+import { pairF32, storeSums } from './lanes.as';
+
 // ---- tanh --------------------------------------------------------------------------------------
 // y = tanh(x) for n floats (n rounded up to a multiple of 4: every value takes the same SIMD path,
 // so a value's result does not depend on its position). With a = min(|x|, 9) (tanh(9) rounds to
@@ -115,14 +117,73 @@ export function actGrad(dy: usize, y: usize, out: usize, n: i32, act: i32): void
   const zero = f32x4.splat(0);
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
-    const t = v128.load(y + o);
-    const g = v128.load(dy + o);
-    let v = g;
-    if (act == 1) v = f32x4.mul(f32x4.sub(one, f32x4.mul(t, t)), g);
-    else if (act == 2) v = v128.and(g, f32x4.gt(t, zero));
-    else if (act == 3) v = f32x4.mul(f32x4.mul(t, f32x4.sub(one, t)), g);
-    v128.store(out + o, v);
+    v128.store(out + o, slope4(v128.load(dy + o), v128.load(y + o), act, one, zero));
   }
+}
+
+/** dy act'(z) from the output t = act(z), lane by lane (actGrad's arithmetic). */
+// @ts-ignore: decorator
+@inline function slope4(g: v128, t: v128, act: i32, one: v128, zero: v128): v128 {
+  if (act == 1) return f32x4.mul(f32x4.sub(one, f32x4.mul(t, t)), g);
+  if (act == 2) return v128.and(g, f32x4.gt(t, zero));
+  if (act == 3) return f32x4.mul(f32x4.mul(t, f32x4.sub(one, t)), g);
+  return g;
+}
+
+/**
+ * actGrad, the bias gradient's sum and the planar layout in one pass, for the direct
+ * convolution's filter gradient (conv1Filter reads g as planes): g = dy act'(y) for dy and y
+ * [P, o] (rows of o floats) into planar[c][p], and db[c] = the sum over p of g[p, c] in float64 in
+ * row order, rounded to float32. The same values as actGrad, then sumRows and toPlanar.
+ */
+export function actGradPlanar(dy: usize, y: usize, P: i32, o: i32, act: i32, planar: usize, db: usize): void {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const plane = <usize>P << 2;
+  const row = <usize>o << 2;
+  // Up to eight channels at a time, as four pairs (sumRows' grouping); byte offsets of a pair's planes.
+  for (let c0 = 0; c0 < o; c0 += 8) {
+    const w = min(8, o - c0);
+    let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    let d = dy + (<usize>c0 << 2);
+    let t = y + (<usize>c0 << 2);
+    let out = planar + <usize>c0 * plane;
+    for (let p = 0; p < P; p++) {
+      let g = slope4(pairF32(d, w, 0), pairF32(t, w, 0), act, one, zero);
+      a0 = f64x2.add(a0, f64x2.promote_low_f32x4(g));
+      storePlanes(out, plane, w, 0, g);
+      if (w > 2) {
+        g = slope4(pairF32(d, w, 2), pairF32(t, w, 2), act, one, zero);
+        a1 = f64x2.add(a1, f64x2.promote_low_f32x4(g));
+        storePlanes(out, plane, w, 2, g);
+      }
+      if (w > 4) {
+        g = slope4(pairF32(d, w, 4), pairF32(t, w, 4), act, one, zero);
+        a2 = f64x2.add(a2, f64x2.promote_low_f32x4(g));
+        storePlanes(out, plane, w, 4, g);
+      }
+      if (w > 6) {
+        g = slope4(pairF32(d, w, 6), pairF32(t, w, 6), act, one, zero);
+        a3 = f64x2.add(a3, f64x2.promote_low_f32x4(g));
+        storePlanes(out, plane, w, 6, g);
+      }
+      d += row;
+      t += row;
+      out += 4;
+    }
+    const b = db + (<usize>c0 << 2);
+    storeSums(b, w, 0, a0);
+    if (w > 2) storeSums(b, w, 2, a1);
+    if (w > 4) storeSums(b, w, 4, a2);
+    if (w > 6) storeSums(b, w, 6, a3);
+  }
+}
+
+/** Lanes 0 and 1 of g (only lane 0 when k + 1 = w) to planes k and k + 1 at `out`. */
+// @ts-ignore: decorator
+@inline function storePlanes(out: usize, plane: usize, w: i32, k: i32, g: v128): void {
+  store<f32>(out + <usize>k * plane, f32x4.extract_lane(g, 0));
+  if (k + 1 < w) store<f32>(out + <usize>(k + 1) * plane, f32x4.extract_lane(g, 1));
 }
 
 // ---- activations as ops of their own (tf.relu, tf.sigmoid) and relu's gradient (tf.step) -------

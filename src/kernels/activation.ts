@@ -19,3 +19,16 @@ export function slopeAndBiasSum(arena: Arena, dy: Float32Array, y: Float32Array,
   wk.sumRows(gp, rows, ld, dbp);
   return { gp, dbp };
 }
+
+/**
+ * slopeAndBiasSum with g laid out as planes, planar[c][p] ([cols, rows]: what the direct
+ * convolution's filter gradient reads), in one pass (actGradPlanar); dy and y are [rows, cols].
+ */
+export function slopeAndBiasSumPlanar(arena: Arena, dy: Float32Array, y: Float32Array, rows: number, cols: number, activation: Activation): { planar: number; dbp: number } {
+  const dyp = arena.putRows(dy, rows, cols, cols);
+  const ypp = arena.putRows(y, rows, cols, cols);
+  const planar = arena.alloc(rows * cols);
+  const dbp = arena.alloc(cols);
+  kernels().actGradPlanar(dyp, ypp, rows, cols, activationCode(activation), planar, dbp);
+  return { planar, dbp };
+}

@@ -46,14 +46,23 @@ export function filterGradient(arena: Arena, g: Readonly<Geometry>, xp: number, 
   const ld = outputLd(g);
   if (g.direct) {
     const planar = arena.alloc(g.P * g.o);
-    const dwp = arena.alloc(g.K * ld);
     kernels().toPlanar(dyp, g.P, g.o, ld, planar);
-    kernels().conv1Filter(xp, g.n, g.h, g.w, planar, g.kh, g.kw, g.o, dwp, ld);
-    return dwp;
+    return planarFilterGradient(arena, g, xp, planar);
   }
   const { geo, scratch } = blocked(arena, g);
   const dwp = arena.alloc(g.K * ld);
   kernels().convFilterGrad(geo, xp, dyp, ld, dwp, scratch);
+  return dwp;
+}
+
+/**
+ * The direct kernels' dW [K, o] = cols(x)^T dy for dy as planes [o][P] (toPlanar's layout);
+ * returns dW's pointer. x at xp must be followed by 4 floats of slack (putX).
+ */
+export function planarFilterGradient(arena: Arena, g: Readonly<Geometry>, xp: number, planar: number): number {
+  if (!g.direct) throw new Error('planarFilterGradient: the geometry does not take the direct kernels');
+  const dwp = arena.alloc(g.K * g.o);
+  kernels().conv1Filter(xp, g.n, g.h, g.w, planar, g.kh, g.kw, g.o, dwp, g.o);
   return dwp;
 }
 

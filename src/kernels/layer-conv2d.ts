@@ -9,8 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activationCode } from '../ops/activation.js';
 import { convAttrs, LAYER_CONV2D, LAYER_CONV2D_GRAD, type Conv2dAttrs } from '../ops/conv2d.js';
-import { slopeAndBiasSum } from './activation.js';
-import { convProduct, filterGradient, inputGradient, putX } from './conv.js';
+import { slopeAndBiasSum, slopeAndBiasSumPlanar } from './activation.js';
+import { convProduct, filterGradient, inputGradient, planarFilterGradient, putX } from './conv.js';
 import { geometry, outputLd } from './conv-geometry.js';
 import { output, roundUp4, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
@@ -56,14 +56,26 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const geo = x.dtype === 'float32' && geometry(x.shape, [kh, kw, c, o], convAttrs(a));
   if (!geo) return stock(LAYER_CONV2D_GRAD, args) as tf.TensorInfo[];
   const { P, K } = geo;
-  // g = dy act'(y), [P, ld], zero past o (dy is zero there).
   const ld = outputLd(geo);
   const kPad = roundUp4(K);
   const arena = new Arena();
   const wk = kernels();
-  const { gp, dbp } = slopeAndBiasSum(arena, values(args, dy), values(args, y), P, o, ld, a.activation);
   const mask = putMask(arena, a.mask);
-  const dwp = filterGradient(arena, geo, putX(arena, values(args, x)), gp);
+  const xp = putX(arena, values(args, x));
+  // g = dy act'(y) ([P, ld], zero past o: dy is zero there) and its bias sum. The direct kernels'
+  // filter gradient reads g as planes, made in the same pass unless the input gradient (which reads
+  // rows) is wanted too.
+  let gp = 0;
+  let dbp: number;
+  let dwp: number;
+  if (geo.direct && !a.inputGrad) {
+    const s = slopeAndBiasSumPlanar(arena, values(args, dy), values(args, y), P, o, a.activation);
+    dbp = s.dbp;
+    dwp = planarFilterGradient(arena, geo, xp, s.planar);
+  } else {
+    ({ gp, dbp } = slopeAndBiasSum(arena, values(args, dy), values(args, y), P, o, ld, a.activation));
+    dwp = filterGradient(arena, geo, xp, gp);
+  }
   const dwOut = arena.alloc(o * K);
   wk.filterFromKO(dwp, ld, o, c, kh, kw, mask, a.alpha, dwOut); // alpha dW, OIHW, zero where masked
   let dxp = 0;

@@ -1,5 +1,6 @@
 // Sums along an axis in WebAssembly (the JS side: reduce.ts, and the bias gradients of the layer
 // kernels), accumulated in float64 in a fixed order, as tfjs's own Sum kernel does.
+import { pairF32, storeSums } from './lanes.as';
 
 /**
  * out[j] = sum over r < rows of x[r, j] for a [rows, cols] matrix: sums over leading axes (bias
@@ -15,31 +16,18 @@ export function sumRows(x: usize, rows: i32, cols: i32, out: usize): void {
     let a1 = a0, a2 = a0, a3 = a0;
     let p = x + (<usize>j << 2);
     for (let r = 0; r < rows; r++) {
-      a0 = f64x2.add(a0, pairAt(p, w, 0));
-      if (w > 2) a1 = f64x2.add(a1, pairAt(p, w, 2));
-      if (w > 4) a2 = f64x2.add(a2, pairAt(p, w, 4));
-      if (w > 6) a3 = f64x2.add(a3, pairAt(p, w, 6));
+      a0 = f64x2.add(a0, f64x2.promote_low_f32x4(pairF32(p, w, 0)));
+      if (w > 2) a1 = f64x2.add(a1, f64x2.promote_low_f32x4(pairF32(p, w, 2)));
+      if (w > 4) a2 = f64x2.add(a2, f64x2.promote_low_f32x4(pairF32(p, w, 4)));
+      if (w > 6) a3 = f64x2.add(a3, f64x2.promote_low_f32x4(pairF32(p, w, 6)));
       p += stride;
     }
     const o = out + (<usize>j << 2);
-    storePair(o, w, 0, a0);
-    if (w > 2) storePair(o, w, 2, a1);
-    if (w > 4) storePair(o, w, 4, a2);
-    if (w > 6) storePair(o, w, 6, a3);
+    storeSums(o, w, 0, a0);
+    if (w > 2) storeSums(o, w, 2, a1);
+    if (w > 4) storeSums(o, w, 4, a2);
+    if (w > 6) storeSums(o, w, 6, a3);
   }
-}
-
-/** Columns k and k + 1 of a row of w (only k when k + 1 = w: no read past the row), as float64. */
-// @ts-ignore: decorator
-@inline function pairAt(p: usize, w: i32, k: i32): v128 {
-  const at = p + (<usize>k << 2);
-  return f64x2.promote_low_f32x4(k + 2 <= w ? v128.load64_zero(at) : v128.load32_zero(at));
-}
-
-// @ts-ignore: decorator
-@inline function storePair(o: usize, w: i32, k: i32, a: v128): void {
-  store<f32>(o + (<usize>k << 2), <f32>f64x2.extract_lane(a, 0));
-  if (k + 1 < w) store<f32>(o + (<usize>(k + 1) << 2), <f32>f64x2.extract_lane(a, 1));
 }
 
 /** out[r] = sum over j < cols of x[r, j], accumulated in float64 in order (sums over trailing axes). */

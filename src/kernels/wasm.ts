@@ -26,6 +26,7 @@ export interface KernelExports {
   activate(x: number, y: number, n: number, act: number): void;
   step(x: number, y: number, n: number, alpha: number): void;
   actGrad(dy: number, y: number, out: number, n: number, act: number): void;
+  actGradPlanar(dy: number, y: number, P: number, o: number, act: number, planar: number, db: number): void;
   add: BinaryKernel;
   sub: BinaryKernel;
   rsub: BinaryKernel;
