@@ -22,6 +22,9 @@ export interface StepProfile {
   readonly model: string;
   readonly kernels: KernelSet;
   readonly batch: number;
+  /** Profiled steps (each kernel's time is its median over them), after `warmup` unprofiled ones. */
+  readonly repeats: number;
+  readonly warmup: number;
   /** Median wall time of one step (forward + backward), with profiling overhead. */
   readonly stepMs: number;
   /** tfjs kernel calls in one step (forward + backward), all kernels: each costs engine work. */
@@ -89,6 +92,8 @@ export async function profileStep(model: string, kernels: KernelSet, data: Mnist
     model,
     kernels,
     batch,
+    repeats,
+    warmup,
     stepMs: median(steps),
     kernelCalls: rows.reduce((a, r) => a + r.calls, 0),
     byKernel: rows.map((r) => ({ ...r, share: r.ms / total })).sort((a, b) => b.ms - a.ms),

@@ -36,7 +36,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
         out(JSON.stringify({ type: 'profile', ...p, ...(t && { bySize: t.bySize, fixedMs: t.fixedMs, twoWorkerBound: t.twoWorkerBound }) }));
         continue;
       }
-      out(`${model}, ${flags.kernels} kernels, one thread, batch ${flags.batch}: ${p.stepMs.toFixed(1)} ms per forward+backward (median), ${p.kernelCalls} tfjs kernel calls`);
+      out(`${model}, ${flags.kernels} kernels, one thread, batch ${flags.batch}: ${p.stepMs.toFixed(1)} ms per forward+backward (median of ${p.repeats} after ${p.warmup} warm-up steps), ${p.kernelCalls} tfjs kernel calls`);
       out(`  kernel                         calls    ms/step   share`);
       for (const k of p.byKernel) {
         out(`  ${k.kernel.padEnd(30)} ${String(k.calls).padStart(5)} ${k.ms.toFixed(2).padStart(10)} ${(100 * k.share).toFixed(1).padStart(6)}%`);

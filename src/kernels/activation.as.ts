@@ -2,7 +2,7 @@
 // epilogue and its gradient (layer-conv2d.ts, layer-dense.ts): bias, scale and activation in one
 // pass over a product's output.
 
-import { pairF32, storeSums } from './lanes.as';
+import { pairF32, storePairTo, storeSums } from './lanes.as';
 
 // ---- tanh --------------------------------------------------------------------------------------
 // y = tanh(x) for n floats (n rounded up to a multiple of 4: every value takes the same SIMD path,
@@ -141,7 +141,7 @@ export function actGradPlanar(dy: usize, y: usize, P: i32, o: i32, act: i32, pla
   const zero = f32x4.splat(0);
   const plane = <usize>P << 2;
   const row = <usize>o << 2;
-  // Up to eight channels at a time, as four pairs (sumRows' grouping); byte offsets of a pair's planes.
+  // Up to eight channels at a time, as four pairs (sumRows' grouping).
   for (let c0 = 0; c0 < o; c0 += 8) {
     const w = min(8, o - c0);
     let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0;
@@ -149,24 +149,10 @@ export function actGradPlanar(dy: usize, y: usize, P: i32, o: i32, act: i32, pla
     let t = y + (<usize>c0 << 2);
     let out = planar + <usize>c0 * plane;
     for (let p = 0; p < P; p++) {
-      let g = slope4(pairF32(d, w, 0), pairF32(t, w, 0), act, one, zero);
-      a0 = f64x2.add(a0, f64x2.promote_low_f32x4(g));
-      storePlanes(out, plane, w, 0, g);
-      if (w > 2) {
-        g = slope4(pairF32(d, w, 2), pairF32(t, w, 2), act, one, zero);
-        a1 = f64x2.add(a1, f64x2.promote_low_f32x4(g));
-        storePlanes(out, plane, w, 2, g);
-      }
-      if (w > 4) {
-        g = slope4(pairF32(d, w, 4), pairF32(t, w, 4), act, one, zero);
-        a2 = f64x2.add(a2, f64x2.promote_low_f32x4(g));
-        storePlanes(out, plane, w, 4, g);
-      }
-      if (w > 6) {
-        g = slope4(pairF32(d, w, 6), pairF32(t, w, 6), act, one, zero);
-        a3 = f64x2.add(a3, f64x2.promote_low_f32x4(g));
-        storePlanes(out, plane, w, 6, g);
-      }
+      a0 = slopePair(d, t, w, 0, act, one, zero, out, plane, a0);
+      if (w > 2) a1 = slopePair(d, t, w, 2, act, one, zero, out, plane, a1);
+      if (w > 4) a2 = slopePair(d, t, w, 4, act, one, zero, out, plane, a2);
+      if (w > 6) a3 = slopePair(d, t, w, 6, act, one, zero, out, plane, a3);
       d += row;
       t += row;
       out += 4;
@@ -179,11 +165,15 @@ export function actGradPlanar(dy: usize, y: usize, P: i32, o: i32, act: i32, pla
   }
 }
 
-/** Lanes 0 and 1 of g (only lane 0 when k + 1 = w) to planes k and k + 1 at `out`. */
+/**
+ * One pair of actGradPlanar's row: g for columns k, k + 1 of the rows at d (dy) and t (y), stored
+ * to planes k and k + 1 at `out`; returns acc plus g in float64.
+ */
 // @ts-ignore: decorator
-@inline function storePlanes(out: usize, plane: usize, w: i32, k: i32, g: v128): void {
-  store<f32>(out + <usize>k * plane, f32x4.extract_lane(g, 0));
-  if (k + 1 < w) store<f32>(out + <usize>(k + 1) * plane, f32x4.extract_lane(g, 1));
+@inline function slopePair(d: usize, t: usize, w: i32, k: i32, act: i32, one: v128, zero: v128, out: usize, plane: usize, acc: v128): v128 {
+  const g = slope4(pairF32(d, w, k), pairF32(t, w, k), act, one, zero);
+  storePairTo(out, plane, w, k, g);
+  return f64x2.add(acc, f64x2.promote_low_f32x4(g));
 }
 
 // ---- activations as ops of their own (tf.relu, tf.sigmoid) and relu's gradient (tf.step) -------

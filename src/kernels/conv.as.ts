@@ -165,14 +165,22 @@ export function convInputGrad(g: usize, dy: usize, ld: i32, o: i32, wt: usize, k
   store<f32>(p + 3 * ld, f32x4.extract_lane(v, 3));
 }
 
+/** Floats per filter tap in conv1Forward's panel: six channels, padded to two vectors. */
+const PANEL_FLOATS: i32 = 8;
+
+/** The panel conv1Forward needs, in floats per filter tap (its JS side allocates kh kw of these). */
+export function conv1PanelFloats(): i32 {
+  return PANEL_FLOATS;
+}
+
 /**
  * y[p, o] = sum_{ky,kx} x[s, oy+ky, ox+kx] f[ky, kx, o] for p = (s, oy, ox), y row stride ld
  * (columns past o untouched). Channels go six at a time (each x load feeds six independent sums);
  * a last block of fewer repeats its last channel (computed again, stored again to its own
  * column). The four pixels of a vector go to their four rows of y. Every output's sum runs over
- * (ky, kx) in the same order whichever block computes it. `panel` is scratch for PANEL_FLOATS
- * kh kw floats: the block's six filter values at each (ky, kx), packed so that the inner loop
- * reads them at fixed offsets (no address arithmetic per load, which was half its instructions).
+ * (ky, kx) in the same order whichever block computes it. `panel` is scratch for
+ * conv1PanelFloats() kh kw floats: the block's six filter values at each (ky, kx), packed so that
+ * the inner loop reads them at fixed offsets (no address arithmetic per load).
  */
 export function conv1Forward(x: usize, n: i32, h: i32, w: i32, f: usize, ldf: i32, kh: i32, kw: i32, o: i32, y: usize, ld: i32, panel: usize): void {
   const oh = h - kh + 1, ow = w - kw + 1;
@@ -224,8 +232,6 @@ export function conv1Forward(x: usize, n: i32, h: i32, w: i32, f: usize, ldf: i3
   }
 }
 
-/** Floats per filter tap in conv1Forward's panel: six channels, padded to two vectors. */
-const PANEL_FLOATS: i32 = 8;
 
 /** planar[c][p] = nhwc[p, c] for P pixels and o channels (nhwc row stride ld): conv1Filter's layout of dy. */
 export function toPlanar(nhwc: usize, P: i32, o: i32, ld: i32, planar: usize): void {

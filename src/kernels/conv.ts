@@ -14,9 +14,6 @@ import { geometry, outputLd, putGeometry, scratchFloats, type Conv2DAttrs, type 
 import { output, roundUp4, stock, values, type FastKernel, type KernelArgs } from './util.js';
 import { Arena, kernels } from './wasm.js';
 
-/** conv1Forward's scratch per filter tap (PANEL_FLOATS in conv.as.ts). */
-const CONV1_PANEL_FLOATS = 8;
-
 /** The geometry block and the patch-row scratch the blocked kernels (conv.as.ts) take. */
 function blocked(arena: Arena, g: Readonly<Geometry>): { geo: number; scratch: number } {
   return { geo: putGeometry(arena, g), scratch: arena.alloc(scratchFloats(g)) };
@@ -27,7 +24,7 @@ export function convProduct(arena: Arena, g: Readonly<Geometry>, xp: number, wp:
   const ld = outputLd(g);
   if (g.direct) {
     const yp = arena.alloc(g.P * ld);
-    const panel = arena.alloc(CONV1_PANEL_FLOATS * g.kh * g.kw);
+    const panel = arena.alloc(kernels().conv1PanelFloats() * g.kh * g.kw);
     kernels().conv1Forward(xp, g.n, g.h, g.w, wp, ldw, g.kh, g.kw, g.o, yp, ld, panel);
     return yp;
   }
@@ -56,8 +53,9 @@ export function filterGradient(arena: Arena, g: Readonly<Geometry>, xp: number, 
 }
 
 /**
- * The direct kernels' dW [K, o] = cols(x)^T dy for dy as planes [o][P] (toPlanar's layout);
- * returns dW's pointer. x at xp must be followed by 4 floats of slack (putX).
+ * The direct kernels' dW [K, o] = cols(x)^T dy for dy as planes [o][P] (toPlanar's layout), with
+ * row stride o (= outputLd(g): the direct kernels pad nothing); returns dW's pointer. x at xp must
+ * be followed by 4 floats of slack (putX).
  */
 export function planarFilterGradient(arena: Arena, g: Readonly<Geometry>, xp: number, planar: number): number {
   if (!g.direct) throw new Error('planarFilterGradient: the geometry does not take the direct kernels');

@@ -62,9 +62,9 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   const wk = kernels();
   const mask = putMask(arena, a.mask);
   const xp = putX(arena, values(args, x));
-  // g = dy act'(y) ([P, ld], zero past o: dy is zero there) and its bias sum. The direct kernels'
-  // filter gradient reads g as planes, made in the same pass unless the input gradient (which reads
-  // rows) is wanted too.
+  // g = dy act'(y) and its bias sum. As rows [P, ld] (zero past o: dy is zero there) for the GEMM
+  // kernels and the input gradient; as planes [o][P] (ld = o) for the direct kernels' filter
+  // gradient, made in the same pass, when the input gradient is not wanted.
   let gp = 0;
   let dbp: number;
   let dwp: number;

@@ -11,6 +11,7 @@ export interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   gemm(M: number, N: number, K: number, a: number, rsA: number, csA: number, b: number, ldb: number, c: number, ldc: number): void;
+  conv1PanelFloats(): number;
   conv1Forward(x: number, n: number, h: number, w: number, f: number, ldf: number, kh: number, kw: number, o: number, y: number, ld: number, panel: number): void;
   toPlanar(nhwc: number, P: number, o: number, ld: number, planar: number): void;
   conv1Filter(x: number, n: number, h: number, w: number, dy: number, kh: number, kw: number, o: number, dw: number, ldw: number): void;
