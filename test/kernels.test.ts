@@ -46,15 +46,18 @@ async function compare(op: (inputs: tf.Tensor[]) => tf.Tensor, shapes: number[][
 const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) =>
   tf.engine().runKernel(kernel, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
 
-// LeNet-5's convolutions: [input HWC, filter HWIO, strides, padding]; two single-channel ones that
-// take the direct kernels' other branches (4 and 7 channels: a last block of fewer than six output
-// channels or of one, an odd last channel; a filter narrower than 5);
+// LeNet-5's convolutions: [input HWC, filter HWIO, strides, padding]; four single-channel ones that
+// take the direct kernels' other branches (4, 7, 5 and 3 channels: a last block of fewer than six
+// output channels or of one, an odd last channel; filters 3, 2 and 4 wide, which conv1Filter's
+// two passes of taps cut differently);
 // then strides, 'same' and explicit padding, odd sizes, 1x1 and many channels (patch rows).
 const CONVS = [
   ['C1', [32, 32, 1], [5, 5, 1, 6], 1, 'valid'],
   ['C3', [14, 14, 6], [5, 5, 6, 16], 1, 'valid'],
   ['one channel in, 4 out', [12, 12, 1], [5, 5, 1, 4], 1, 'valid'],
   ['one channel in, 7 out, 3x3', [14, 14, 1], [3, 3, 1, 7], 1, 'valid'],
+  ['one channel in, 5 out, 4x2', [11, 9, 1], [4, 2, 1, 5], 1, 'valid'],
+  ['one channel in, 3 out, 1x4', [6, 11, 1], [1, 4, 1, 3], 1, 'valid'],
   ['3x3 same, one channel in, 32 out', [10, 10, 1], [3, 3, 1, 32], 1, 'same'],
   ['3x3 same, 3 in, 8 out', [9, 9, 3], [3, 3, 3, 8], 1, 'same'],
   ['3x3 same, stride 2, odd size', [9, 9, 2], [3, 3, 2, 5], 2, 'same'],

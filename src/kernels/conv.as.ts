@@ -252,76 +252,88 @@ export function toPlanar(nhwc: usize, P: i32, o: i32, ld: i32, planar: usize): v
 
 /**
  * dw[ky, kx, c] = sum over p = (s, oy, ox) of x[s, oy+ky, ox+kx] dy[c][p] (dy planar; dw row
- * stride ldw, columns past o untouched). For one
- * (c, ky) the kw sums are formed side by side (five independent chains: a single running sum
- * would wait on its own previous add at every pixel), two channels at a time; each sample's sums are formed in registers,
- * then added to the totals in sample order. kw is at most 5; when it is less, the unused sums
- * still read 5 - kw floats past the end of each row, so x needs 4 floats of slack after its end.
+ * stride ldw, columns past o untouched). Two channels at a time (each x load feeds both); for one
+ * (channel pair, ky) the taps kx = 0..2 run in one pass and kx = 3, 4 in a second (filterTaps):
+ * their sums are independent chains side by side (a single running sum would wait on its own
+ * previous add at every pixel), and three taps of two channels are as many as stay in registers.
+ * Each sum adds lane by lane over a sample's pixels, each sample's sums are added to the totals in
+ * sample order, and the four lanes at the end: the same order whichever pass a tap is in. kw is
+ * at most 5; when it is less, the unused sums of a pass still read up to 4 floats past the end of
+ * a row, so x needs 4 floats of slack after its end.
  */
 export function conv1Filter(x: usize, n: i32, h: i32, w: i32, dy: usize, kh: i32, kw: i32, o: i32, dw: usize, ldw: i32): void {
   const oh = h - kh + 1, ow = w - kw + 1;
   const P = n * oh * ow;
   const step = <usize>ldw << 2;
-  // Two channels at a time, c and c2 = c + 1 (each x load feeds both channels' sums: ten chains);
-  // an odd last channel is paired with itself (computed twice, stored twice to its own column).
+  // An odd last channel is paired with itself (computed twice, stored twice to its own column).
   for (let c = 0; c < o; c += 2) {
     const c2 = min(c + 1, o - 1);
+    const second = <usize>((c2 - c) * P) << 2; // channel c2's plane, from channel c's
+    const plane = dy + (<usize>(c * P) << 2);
     for (let ky = 0; ky < kh; ky++) {
-      let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0), t4 = f32x4.splat(0);
-      let u0 = f32x4.splat(0), u1 = f32x4.splat(0), u2 = f32x4.splat(0), u3 = f32x4.splat(0), u4 = f32x4.splat(0);
-      let g = dy + (<usize>(c * P) << 2);
-      const second = <usize>((c2 - c) * P) << 2; // channel c2's plane, from g
-      for (let s = 0; s < n; s++) {
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0);
-        let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0), b4 = f32x4.splat(0);
-        for (let oy = 0; oy < oh; oy++) {
-          let xr = x + (<usize>((s * h + oy + ky) * w) << 2);
-          for (let ox = 0; ox < ow; ox += 4) {
-            const gv = v128.load(g);
-            const hv = v128.load(g + second);
-            let xv = v128.load(xr);
-            a0 = f32x4.add(a0, f32x4.mul(xv, gv));
-            b0 = f32x4.add(b0, f32x4.mul(xv, hv));
-            xv = v128.load(xr, 4);
-            a1 = f32x4.add(a1, f32x4.mul(xv, gv));
-            b1 = f32x4.add(b1, f32x4.mul(xv, hv));
-            xv = v128.load(xr, 8);
-            a2 = f32x4.add(a2, f32x4.mul(xv, gv));
-            b2 = f32x4.add(b2, f32x4.mul(xv, hv));
-            xv = v128.load(xr, 12);
-            a3 = f32x4.add(a3, f32x4.mul(xv, gv));
-            b3 = f32x4.add(b3, f32x4.mul(xv, hv));
-            xv = v128.load(xr, 16);
-            a4 = f32x4.add(a4, f32x4.mul(xv, gv));
-            b4 = f32x4.add(b4, f32x4.mul(xv, hv));
-            g += 16;
-            xr += 16;
-          }
-        }
-        t0 = f32x4.add(t0, a0);
-        t1 = f32x4.add(t1, a1);
-        t2 = f32x4.add(t2, a2);
-        t3 = f32x4.add(t3, a3);
-        t4 = f32x4.add(t4, a4);
-        u0 = f32x4.add(u0, b0);
-        u1 = f32x4.add(u1, b1);
-        u2 = f32x4.add(u2, b2);
-        u3 = f32x4.add(u3, b3);
-        u4 = f32x4.add(u4, b4);
-      }
       const out = dw + (<usize>(ky * kw * ldw + c) << 2);
       const out2 = dw + (<usize>(ky * kw * ldw + c2) << 2);
-      store<f32>(out, hsum(t0));
-      store<f32>(out2, hsum(u0));
-      if (kw > 1) store<f32>(out + step, hsum(t1));
-      if (kw > 1) store<f32>(out2 + step, hsum(u1));
-      if (kw > 2) store<f32>(out + 2 * step, hsum(t2));
-      if (kw > 2) store<f32>(out2 + 2 * step, hsum(u2));
-      if (kw > 3) store<f32>(out + 3 * step, hsum(t3));
-      if (kw > 3) store<f32>(out2 + 3 * step, hsum(u3));
-      if (kw > 4) store<f32>(out + 4 * step, hsum(t4));
-      if (kw > 4) store<f32>(out2 + 4 * step, hsum(u4));
+      filterTaps(3, 0, x, n, h, w, oh, ow, ky, kw, plane, second, out, out2, step);
+      if (kw > 3) filterTaps(2, 3, x, n, h, w, oh, ow, ky, kw, plane, second, out, out2, step);
     }
+  }
+}
+
+/**
+ * conv1Filter's sums for T (2 or 3) taps kx0.. kx0 + T - 1 of one ky and two channels (planes at
+ * g0 and g0 + second), stored to out and out2 (columns of dw, row stride `step`) for taps < kw.
+ */
+// @ts-ignore: decorator
+@inline function filterTaps(T: i32, kx0: i32, x: usize, n: i32, h: i32, w: i32, oh: i32, ow: i32, ky: i32, kw: i32,
+  g0: usize, second: usize, out: usize, out2: usize, step: usize): void {
+  let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0);
+  let u0 = f32x4.splat(0), u1 = f32x4.splat(0), u2 = f32x4.splat(0);
+  let g = g0;
+  const shift = <usize>kx0 << 2;
+  for (let s = 0; s < n; s++) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+    let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0);
+    for (let oy = 0; oy < oh; oy++) {
+      let xr = x + (<usize>((s * h + oy + ky) * w) << 2) + shift;
+      const end = g + (<usize>ow << 2);
+      while (g < end) {
+        const gv = v128.load(g);
+        const hv = v128.load(g + second);
+        let xv = v128.load(xr);
+        a0 = f32x4.add(a0, f32x4.mul(xv, gv));
+        b0 = f32x4.add(b0, f32x4.mul(xv, hv));
+        xv = v128.load(xr, 4);
+        a1 = f32x4.add(a1, f32x4.mul(xv, gv));
+        b1 = f32x4.add(b1, f32x4.mul(xv, hv));
+        if (T == 3) {
+          xv = v128.load(xr, 8);
+          a2 = f32x4.add(a2, f32x4.mul(xv, gv));
+          b2 = f32x4.add(b2, f32x4.mul(xv, hv));
+        }
+        g += 16;
+        xr += 16;
+      }
+    }
+    t0 = f32x4.add(t0, a0);
+    t1 = f32x4.add(t1, a1);
+    u0 = f32x4.add(u0, b0);
+    u1 = f32x4.add(u1, b1);
+    if (T == 3) {
+      t2 = f32x4.add(t2, a2);
+      u2 = f32x4.add(u2, b2);
+    }
+  }
+  if (kx0 < kw) {
+    store<f32>(out + <usize>kx0 * step, hsum(t0));
+    store<f32>(out2 + <usize>kx0 * step, hsum(u0));
+  }
+  if (kx0 + 1 < kw) {
+    store<f32>(out + <usize>(kx0 + 1) * step, hsum(t1));
+    store<f32>(out2 + <usize>(kx0 + 1) * step, hsum(u1));
+  }
+  if (T == 3 && kx0 + 2 < kw) {
+    store<f32>(out + <usize>(kx0 + 2) * step, hsum(t2));
+    store<f32>(out2 + <usize>(kx0 + 2) * step, hsum(u2));
   }
 }
 
