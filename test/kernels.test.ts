@@ -46,10 +46,10 @@ async function compare(op: (inputs: tf.Tensor[]) => tf.Tensor, shapes: number[][
 const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) =>
   tf.engine().runKernel(kernel, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
 
-// LeNet-5's convolutions: [input HWC, filter HWIO, strides, padding]; four single-channel ones that
-// take the direct kernels' other branches (4, 7, 5 and 3 channels: a last block of fewer than six
-// output channels or of one, an odd last channel; filters 3, 2 and 4 wide, which conv1Filter's
-// two passes of taps cut differently);
+// LeNet-5's convolutions: [input HWC, filter HWIO, strides, padding]; five single-channel ones that
+// take the direct kernels' other branches (4, 7, 5 and 3 channels: a last block of fewer output
+// channels, an odd last channel; filters 3, 2 and 4 wide, which conv1Filter's two passes of taps
+// cut differently; an odd number of output rows, conv1Forward's last single row);
 // then strides, 'same' and explicit padding, odd sizes, 1x1 and many channels (patch rows).
 const CONVS = [
   ['C1', [32, 32, 1], [5, 5, 1, 6], 1, 'valid'],
@@ -58,6 +58,7 @@ const CONVS = [
   ['one channel in, 7 out, 3x3', [14, 14, 1], [3, 3, 1, 7], 1, 'valid'],
   ['one channel in, 5 out, 4x2', [11, 9, 1], [4, 2, 1, 5], 1, 'valid'],
   ['one channel in, 3 out, 1x4', [6, 11, 1], [1, 4, 1, 3], 1, 'valid'],
+  ['one channel in, 6 out, odd output rows', [13, 12, 1], [5, 5, 1, 6], 1, 'valid'],
   ['3x3 same, one channel in, 32 out', [10, 10, 1], [3, 3, 1, 32], 1, 'same'],
   ['3x3 same, 3 in, 8 out', [9, 9, 3], [3, 3, 3, 8], 1, 'same'],
   ['3x3 same, stride 2, odd size', [9, 9, 2], [3, 3, 2, 5], 2, 'same'],
@@ -331,5 +332,60 @@ test('the weight relayouts (transpose, filterToMatrix both ways, filterFromKO) a
         });
       }
     }
+  }
+});
+
+test('the direct convolution kernels (conv1Forward, conv1Filter) are their scalar definitions, bit for bit, and write nothing else', async () => {
+  await useKernels('fast'); // loads the wasm kernels
+  const rng = stream(11, 2);
+  const f32 = Math.fround;
+  const SENTINEL = 12345;
+  // [n, h, w, kh, kw, o]: an odd number of output rows, a last channel block of one, taps cut 3 + 2
+  // and 3 + 1 by conv1Filter's passes, one tap row.
+  for (const [n, h, w, kh, kw, o] of [[2, 13, 12, 5, 5, 6], [3, 10, 10, 3, 3, 7], [1, 8, 9, 4, 2, 5], [2, 5, 11, 1, 4, 4]]) {
+    const oh = h - kh + 1, ow = w - kw + 1, P = n * oh * ow, taps = kh * kw;
+    const ld = o + 2; // columns past o must stay as they were
+    const x = Float32Array.from({ length: n * h * w }, () => 2 * uniform01(rng) - 1);
+    const f = Float32Array.from({ length: taps * o }, () => 2 * uniform01(rng) - 1); // [ky, kx, o]
+    const g = Float32Array.from({ length: o * P }, () => 2 * uniform01(rng) - 1); // planes [o][P]
+    // Forward: each output's sum over (ky, kx) in order, from 0.
+    const y = new Float32Array(P * ld + 8).fill(SENTINEL);
+    for (let s = 0; s < n; s++)
+      for (let oy = 0; oy < oh; oy++)
+        for (let ox = 0; ox < ow; ox++)
+          for (let c = 0; c < o; c++) {
+            let acc = 0;
+            for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) acc = f32(acc + f32(x[(s * h + oy + ky) * w + ox + kx] * f[(ky * kw + kx) * o + c]));
+            y[((s * oh + oy) * ow + ox) * ld + c] = acc;
+          }
+    // Filter gradient: lane l of a tap's sum takes the pixels ox = 4 q + l, each sample's part
+    // summed over (oy, q) then added to the total in sample order, the lanes added (0 + 1) + (2 + 3).
+    const dw = new Float32Array(taps * ld).fill(SENTINEL);
+    for (let c = 0; c < o; c++)
+      for (let ky = 0; ky < kh; ky++)
+        for (let kx = 0; kx < kw; kx++) {
+          const total = [0, 0, 0, 0];
+          for (let s = 0; s < n; s++) {
+            const part = [0, 0, 0, 0];
+            for (let oy = 0; oy < oh; oy++)
+              for (let ox = 0; ox < ow; ox++) part[ox % 4] = f32(part[ox % 4] + f32(x[(s * h + oy + ky) * w + ox + kx] * g[c * P + (s * oh + oy) * ow + ox]));
+            for (let l = 0; l < 4; l++) total[l] = f32(total[l] + part[l]);
+          }
+          dw[(ky * kw + kx) * ld + c] = f32(f32(total[0] + total[1]) + f32(total[2] + total[3]));
+        }
+    scoped(() => {
+      const arena = new Arena();
+      const xp = arena.alloc(x.length + 4);
+      arena.f32(xp, x.length + 4).fill(0).set(x);
+      const yp = arena.alloc(y.length);
+      arena.f32(yp, y.length).fill(SENTINEL);
+      const dwp = arena.alloc(dw.length);
+      arena.f32(dwp, dw.length).fill(SENTINEL);
+      kernels().conv1Forward(xp, n, h, w, arena.put(f), o, kh, kw, o, yp, ld, arena.alloc(kernels().conv1PanelFloats() * taps));
+      kernels().conv1Filter(xp, n, h, w, arena.put(g), kh, kw, o, dwp, ld);
+      const at = `n ${n}, ${h}x${w}, ${kh}x${kw}, o ${o}`;
+      expect(Array.from(arena.f32(yp, y.length)), `conv1Forward, ${at}`).toEqual(Array.from(y));
+      expect(Array.from(arena.f32(dwp, dw.length)), `conv1Filter, ${at}`).toEqual(Array.from(dw));
+    });
   }
 });

@@ -165,8 +165,8 @@ export function convInputGrad(g: usize, dy: usize, ld: i32, o: i32, wt: usize, k
   store<f32>(p + 3 * ld, f32x4.extract_lane(v, 3));
 }
 
-/** Floats per filter tap in conv1Forward's panel: six channels, padded to two vectors. */
-const PANEL_FLOATS: i32 = 8;
+/** Floats per filter tap in conv1Forward's panel: a block's three channels, padded to a vector. */
+const PANEL_FLOATS: i32 = 4;
 
 /** The panel conv1Forward needs, in floats per filter tap (its JS side allocates kh kw of these). */
 export function conv1PanelFloats(): i32 {
@@ -175,46 +175,56 @@ export function conv1PanelFloats(): i32 {
 
 /**
  * y[p, o] = sum_{ky,kx} x[s, oy+ky, ox+kx] f[ky, kx, o] for p = (s, oy, ox), y row stride ld
- * (columns past o untouched). Channels go six at a time (each x load feeds six independent sums);
- * a last block of fewer repeats its last channel (computed again, stored again to its own
- * column). The four pixels of a vector go to their four rows of y. Every output's sum runs over
- * (ky, kx) in the same order whichever block computes it. `panel` is scratch for
- * conv1PanelFloats() kh kw floats: the block's six filter values at each (ky, kx), packed so that
- * the inner loop reads them at fixed offsets (no address arithmetic per load).
+ * (columns past o untouched). A block is three channels of two output rows: each filter value
+ * loaded feeds both rows, each x load three channels (six sums, as many as stay in registers with
+ * their operands); a last block of fewer channels repeats its last one (computed again, stored
+ * again to its own column), a last single row is read twice and stored once. The four pixels of a
+ * vector go to their four rows of y. Every output's sum runs over (ky, kx) in the same order
+ * whichever block computes it. `panel` is scratch for conv1PanelFloats() kh kw floats: the
+ * block's filter values at each (ky, kx), packed so that the inner loop reads them at fixed
+ * offsets (no address arithmetic per load).
  */
 export function conv1Forward(x: usize, n: i32, h: i32, w: i32, f: usize, ldf: i32, kh: i32, kw: i32, o: i32, y: usize, ld: i32, panel: usize): void {
   const oh = h - kh + 1, ow = w - kw + 1;
   const ld4 = <usize>ld << 2;
+  const outRow = <usize>(ow * ld) << 2; // from an output row of y to the next
+  const inRow = <usize>w << 2;
   const taps = kh * kw;
-  for (let c = 0; c < o; c += 6) {
+  for (let c = 0; c < o; c += 3) {
     const last = o - 1 - c;
-    // panel[t][j] = f[t, c + min(j, last)] for taps t = ky kw + kx, j < 6.
+    // panel[t][j] = f[t, c + min(j, last)] for taps t = ky kw + kx, j < 3.
     for (let t = 0; t < taps; t++) {
-      for (let j = 0; j < 6; j++) {
+      for (let j = 0; j < 3; j++) {
         store<f32>(panel + (<usize>(t * PANEL_FLOATS + j) << 2), load<f32>(f + (<usize>(t * ldf + c + min(j, last)) << 2)));
       }
     }
-    // Byte offsets of the block's six channels from channel c in y's rows.
-    const o1 = <usize>min(1, last) << 2, o2 = <usize>min(2, last) << 2, o3 = <usize>min(3, last) << 2;
-    const o4 = <usize>min(4, last) << 2, o5 = <usize>min(5, last) << 2;
-    let out = y + (<usize>c << 2);
+    // Byte offsets of the block's channels from channel c in y's rows.
+    const o1 = <usize>min(1, last) << 2, o2 = <usize>min(2, last) << 2;
     for (let s = 0; s < n; s++) {
-      for (let oy = 0; oy < oh; oy++) {
+      for (let oy = 0; oy < oh; oy += 2) {
+        const two = oy + 1 < oh;
+        const next = two ? inRow : 0; // the second row's input, from the first's
         const row = x + (<usize>((s * h + oy) * w) << 2);
+        let out = y + (<usize>(((s * oh + oy) * ow) * ld + c) << 2);
         for (let ox = 0; ox < ow; ox += 4) {
-          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0), a5 = f32x4.splat(0);
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+          let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0);
           let fr = panel;
           for (let ky = 0; ky < kh; ky++) {
             let xr = row + (<usize>(ky * w + ox) << 2);
             const end = xr + (<usize>kw << 2);
             while (xr < end) {
               const xv = v128.load(xr);
-              a0 = f32x4.add(a0, f32x4.mul(xv, v128.load32_splat(fr)));
-              a1 = f32x4.add(a1, f32x4.mul(xv, v128.load32_splat(fr, 4)));
-              a2 = f32x4.add(a2, f32x4.mul(xv, v128.load32_splat(fr, 8)));
-              a3 = f32x4.add(a3, f32x4.mul(xv, v128.load32_splat(fr, 12)));
-              a4 = f32x4.add(a4, f32x4.mul(xv, v128.load32_splat(fr, 16)));
-              a5 = f32x4.add(a5, f32x4.mul(xv, v128.load32_splat(fr, 20)));
+              const xw = v128.load(xr + next);
+              let fv = v128.load32_splat(fr);
+              a0 = f32x4.add(a0, f32x4.mul(xv, fv));
+              b0 = f32x4.add(b0, f32x4.mul(xw, fv));
+              fv = v128.load32_splat(fr, 4);
+              a1 = f32x4.add(a1, f32x4.mul(xv, fv));
+              b1 = f32x4.add(b1, f32x4.mul(xw, fv));
+              fv = v128.load32_splat(fr, 8);
+              a2 = f32x4.add(a2, f32x4.mul(xv, fv));
+              b2 = f32x4.add(b2, f32x4.mul(xw, fv));
               xr += 4;
               fr += PANEL_FLOATS << 2;
             }
@@ -222,16 +232,17 @@ export function conv1Forward(x: usize, n: i32, h: i32, w: i32, f: usize, ldf: i3
           storeLanes(out, a0, ld4);
           storeLanes(out + o1, a1, ld4);
           storeLanes(out + o2, a2, ld4);
-          storeLanes(out + o3, a3, ld4);
-          storeLanes(out + o4, a4, ld4);
-          storeLanes(out + o5, a5, ld4);
+          if (two) {
+            storeLanes(out + outRow, b0, ld4);
+            storeLanes(out + outRow + o1, b1, ld4);
+            storeLanes(out + outRow + o2, b2, ld4);
+          }
           out += 4 * ld4;
         }
       }
     }
   }
 }
-
 
 /** planar[c][p] = nhwc[p, c] for P pixels and o channels (nhwc row stride ld): conv1Filter's layout of dy. */
 export function toPlanar(nhwc: usize, P: i32, o: i32, ld: i32, planar: usize): void {
