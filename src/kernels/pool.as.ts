@@ -61,6 +61,16 @@ export function avgPool2Grad(dy: usize, n: i32, h: i32, w: i32, c: i32, dx: usiz
           v128.store(p10 + c4 + b, v);
           g += 16;
         }
+        if (k + 2 <= c) {
+          const b = <usize>k << 2;
+          const v = f32x4.mul(v128.load64_zero(g), q);
+          v128.store64_lane(p00 + b, v, 0);
+          v128.store64_lane(p00 + c4 + b, v, 0);
+          v128.store64_lane(p10 + b, v, 0);
+          v128.store64_lane(p10 + c4 + b, v, 0);
+          g += 8;
+          k += 2;
+        }
         for (; k < c; k++) {
           const b = <usize>k << 2;
           const v = load<f32>(g) * 0.25;
