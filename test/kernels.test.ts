@@ -389,3 +389,32 @@ test('the direct convolution kernels (conv1Forward, conv1Filter) are their scala
     });
   }
 });
+
+test('actGradPlanar is actGrad, sumRows and toPlanar in one pass, bit for bit', async () => {
+  await useKernels('fast'); // loads the wasm kernels
+  const rng = stream(13, 3);
+  // Rows in fours and a remainder, channels alone, in pairs with a lone last one, past a group of eight.
+  for (const [P, o] of [[26, 6], [13, 3], [8, 1], [7, 9], [4, 10]]) {
+    for (const act of [0, 1, 2, 3]) {
+      const dy = Float32Array.from({ length: P * o }, () => 2 * uniform01(rng) - 1);
+      const y = Float32Array.from({ length: P * o }, () => (act === 2 ? 2 * uniform01(rng) - 1 : uniform01(rng)));
+      if (act === 2) y[0] = 0; // relu's slope at 0
+      scoped(() => {
+        const arena = new Arena();
+        const [dyp, yp] = [arena.put(dy), arena.put(y)];
+        const g = arena.alloc(P * o);
+        kernels().actGrad(dyp, yp, g, roundUp4(P * o), act);
+        const wantPlanes = arena.alloc(P * o);
+        const wantSums = arena.alloc(o);
+        kernels().toPlanar(g, P, o, o, wantPlanes);
+        kernels().sumRows(g, P, o, wantSums);
+        const planes = arena.alloc(P * o);
+        const sums = arena.alloc(o);
+        kernels().actGradPlanar(dyp, yp, P, o, act, planes, sums);
+        const at = `P ${P}, o ${o}, activation ${act}`;
+        expect(Array.from(arena.f32(planes, P * o)), `planes, ${at}`).toEqual(Array.from(arena.f32(wantPlanes, P * o)));
+        expect(Array.from(arena.f32(sums, o)), `sums, ${at}`).toEqual(Array.from(arena.f32(wantSums, o)));
+      });
+    }
+  }
+});

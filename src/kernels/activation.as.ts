@@ -148,7 +148,19 @@ export function actGradPlanar(dy: usize, y: usize, P: i32, o: i32, act: i32, pla
     let d = dy + (<usize>c0 << 2);
     let t = y + (<usize>c0 << 2);
     let out = planar + <usize>c0 * plane;
-    for (let p = 0; p < P; p++) {
+    let p = 0;
+    // Four rows at a time: each pair's four slopes, summed in row order, go to their two planes
+    // as one vector each (transposed in registers) instead of eight single floats.
+    for (; p + 4 <= P; p += 4) {
+      a0 = slopeQuad(d, t, row, w, 0, act, one, zero, out, plane, a0);
+      if (w > 2) a1 = slopeQuad(d, t, row, w, 2, act, one, zero, out, plane, a1);
+      if (w > 4) a2 = slopeQuad(d, t, row, w, 4, act, one, zero, out, plane, a2);
+      if (w > 6) a3 = slopeQuad(d, t, row, w, 6, act, one, zero, out, plane, a3);
+      d += row << 2;
+      t += row << 2;
+      out += 16;
+    }
+    for (; p < P; p++) {
       a0 = slopePair(d, t, w, 0, act, one, zero, out, plane, a0);
       if (w > 2) a1 = slopePair(d, t, w, 2, act, one, zero, out, plane, a1);
       if (w > 4) a2 = slopePair(d, t, w, 4, act, one, zero, out, plane, a2);
@@ -163,6 +175,28 @@ export function actGradPlanar(dy: usize, y: usize, P: i32, o: i32, act: i32, pla
     if (w > 4) storeSums(b, w, 4, a2);
     if (w > 6) storeSums(b, w, 6, a3);
   }
+}
+
+/**
+ * slopePair for four rows (d, t: the first's; rows `row` bytes apart): the four pairs' sums added
+ * to acc in row order, the slopes transposed to [column k: rows 0..3] and [column k + 1: rows
+ * 0..3], stored to planes k and k + 1 at `out` (only k when k + 1 = w).
+ */
+// @ts-ignore: decorator
+@inline function slopeQuad(d: usize, t: usize, row: usize, w: i32, k: i32, act: i32, one: v128, zero: v128, out: usize, plane: usize, acc: v128): v128 {
+  const r0 = slope4(pairF32(d, w, k), pairF32(t, w, k), act, one, zero);
+  const r1 = slope4(pairF32(d + row, w, k), pairF32(t + row, w, k), act, one, zero);
+  const r2 = slope4(pairF32(d + 2 * row, w, k), pairF32(t + 2 * row, w, k), act, one, zero);
+  const r3 = slope4(pairF32(d + 3 * row, w, k), pairF32(t + 3 * row, w, k), act, one, zero);
+  acc = f64x2.add(acc, f64x2.promote_low_f32x4(r0));
+  acc = f64x2.add(acc, f64x2.promote_low_f32x4(r1));
+  acc = f64x2.add(acc, f64x2.promote_low_f32x4(r2));
+  acc = f64x2.add(acc, f64x2.promote_low_f32x4(r3));
+  const lo = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5); // [r0.0, r1.0, r0.1, r1.1]
+  const hi = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  v128.store(out + <usize>k * plane, v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
+  if (k + 1 < w) v128.store(out + <usize>(k + 1) * plane, v128.shuffle<f32>(lo, hi, 2, 3, 6, 7));
+  return acc;
 }
 
 /**
