@@ -1,7 +1,8 @@
 // `lenet5 bench`: training throughput for 1..N workers (and, with --profile, where a step's time
 // goes per tfjs kernel).
 import { availableParallelism } from 'node:os';
-import { bench, defaultWarmup, hostParallelEfficiency, type BenchResult } from '../bench.js';
+import { bench, defaultWarmup, type BenchResult } from '../bench.js';
+import { hostParallelEfficiency } from '../host-check.js';
 import { loadMnist } from '../mnist-files.js';
 import { profileStep, profileTaskSizes, type TaskSizeProfile } from '../profile.js';
 import type { KernelSet } from '../tf.js';
