@@ -8,6 +8,7 @@ import type { StepEvent } from './coordinator.js';
 import { loadMnist } from './mnist-files.js';
 import { KERNEL_SETS, type KernelSet } from './tf.js';
 import { loadModel } from './models/index.js';
+import { median } from './stats.js';
 
 export interface BenchOptions {
   /** Built-in names or model module paths. Default: lenet5-softmax, lenet5. */
@@ -71,11 +72,6 @@ export function defaultWorkerCounts(cores: number): number[] {
 
 /** Steps per timed run: at batch 64 about half a second of training, so a run averages over many steps. */
 export const DEFAULT_STEPS = 50;
-
-export const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
 

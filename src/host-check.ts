@@ -1,4 +1,6 @@
 // The host check `lenet5 bench` prints beside its worker-scaling figures (src/cli/bench.ts).
+import { median } from './stats.js';
+
 /**
  * How well this host runs `threads` busy threads at once: the time of a fixed loop alone, divided
  * by its time when `threads` copies run together (1.0 = perfect), for two loops: `arithmetic`
@@ -28,8 +30,8 @@ export async function hostParallelEfficiency(threads: number): Promise<{ arithme
     );
   const efficiency = async (loop: string) => {
     const alone: number[] = [];
-    for (let k = 0; k < 3; k++) alone.push((await run(loop, 1))[0]); // one at a time; their median below
-    return alone.sort((a, b) => a - b)[1] / Math.max(...(await run(loop, threads)));
+    for (let k = 0; k < 3; k++) alone.push((await run(loop, 1))[0]); // one at a time
+    return median(alone) / Math.max(...(await run(loop, threads)));
   };
   return { arithmetic: await efficiency(loops.arithmetic), memory: await efficiency(loops.memory) };
 }

@@ -8,7 +8,8 @@ import { loadModel } from './models/index.js';
 import { resolveOptions } from './options.js';
 import { ParamStore } from './params.js';
 import { computeGradient, createWorker } from './worker.js';
-import { isCount, median } from './bench.js';
+import { isCount } from './bench.js';
+import { median } from './stats.js';
 
 export interface KernelProfile {
   readonly kernel: string;
