@@ -191,7 +191,7 @@ export class Coordinator {
       await pool.destroy();
       throw new Error(`the pool has ${pool.size} threads; a pool for options.workers = ${this.options.workers} must have 1 to ${this.options.workers}`);
     }
-    this.control.workers = pool.size; // the barrier's parties: one steps task per thread
+    this.control.setParties(pool.size, this.options.cores); // the barrier's parties: one steps task per thread
     this.pool = pool;
     return this;
   }

@@ -72,6 +72,8 @@ export interface ResolvedOptions {
   readonly modelSource: string;
   readonly modelOptions: Readonly<Record<string, number>>;
   readonly workers: number;
+  /** The host's cores (resolveOptions' `cores`): with no more workers than cores, each waits for its peers spinning on its own (step-control.ts). */
+  readonly cores: number;
   readonly shards: number;
   readonly batchSize: number;
   readonly optimizer: OptimizerName;
@@ -205,10 +207,10 @@ function resolveAugment(v: unknown, spec: ModelSpec): Readonly<Record<string, nu
 
 /**
  * Fills and checks options. `recorded` (from a checkpoint) fills what `o` leaves out, before
- * the defaults do. `defaultWorkers` is the machine's parallelism. `model` is the model already
+ * the defaults do. `cores` is the machine's parallelism (the default workers). `model` is the model already
  * loaded (loadModel, src/models/index.ts); without it options.model must be a built-in name.
  */
-export function resolveOptions(o: TrainerOptions, defaultWorkers: number, recorded: RecordedOptions = {}, model?: LoadedModel): ResolvedOptions {
+export function resolveOptions(o: TrainerOptions, cores: number, recorded: RecordedOptions = {}, model?: LoadedModel): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
   const known = new Set([
     'model', 'modelOptions', 'workers', 'shards', 'batchSize', 'optimizer', 'learningRate', 'lrSchedule', 'lrDecay', 'lrDecayEvery',
@@ -245,7 +247,7 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
   }
   const lrSchedule = oneOf('lrSchedule', pick('lrSchedule') ?? DEFAULTS.lrSchedule, LR_SCHEDULES);
   refuseUnused(o, optimizer, lrSchedule);
-  const workers = positiveInt('workers', o.workers ?? defaultWorkers, 256);
+  const workers = positiveInt('workers', o.workers ?? cores, 256);
   const batchSize = positiveInt('batchSize', pick('batchSize') ?? DEFAULTS.batchSize, 65536);
   const shards = positiveInt('shards', pick('shards') ?? Math.min(workers, batchSize), 1024);
   if (shards > batchSize) throw new TypeError(`options.shards (${shards}) must not exceed options.batchSize (${batchSize}): every micro-batch needs a sample`);
@@ -262,6 +264,7 @@ export function resolveOptions(o: TrainerOptions, defaultWorkers: number, record
     modelSource: loaded.source,
     modelOptions: modelOptionsOf(spec, { ...recorded.modelOptions, ...o.modelOptions }),
     workers,
+    cores,
     shards,
     batchSize,
     optimizer,

@@ -5,6 +5,7 @@
 //   ints     Int32[12]    [0] arrived at the barrier  [1] barrier generation  [2] abort (coordinator)
 //                         [3] stop after this step (coordinator)  [4] steps committed  [5] outcome
 //                         [6] go on (the barrier's last arrival decides)  [7] W  [8] S  [9] room for W
+//                         [10] how long a waiter spins before it sleeps, in microseconds
 //   losses   F64[S]       this step's micro-batch s: its mean loss (its size every worker knows: cutShards)
 //   workers  F64[room][3] this step's worker w: compute ms, update ms, 1 if its averaged range is finite
 //   records  F64[max][4]  committed step k of the task: loss, slowest worker's compute ms, slowest
@@ -13,8 +14,11 @@
 //
 // The barrier is a counter and a generation: the last of W to arrive runs the step's serial part
 // (a few comparisons and the commit), resets the counter and bumps the generation, which
-// releases the others. Waiters spin briefly first: a peer usually arrives within a fraction of a
-// millisecond, and a thread put to sleep takes longer than that to wake on a virtual machine.
+// releases the others. Waiters spin first: a peer usually arrives within a fraction of a
+// millisecond, and a thread put to sleep takes longer than that to wake, the more so on a virtual
+// machine, whose idle virtual CPU the host hands to another guest. The spin is long when every
+// worker has a core of its own, and short when workers outnumber cores (a spinner would hold the
+// core its late peer needs).
 
 const ARRIVED = 0;
 const GEN = 1;
@@ -23,6 +27,7 @@ const STOP = 3;
 const DONE = 4;
 const OUTCOME = 5;
 const GO_ON = 6;
+const SPIN = 10;
 const INTS = 12;
 
 /** How a task ended: every step committed as asked, or a step diverged (nothing of it committed). */
@@ -31,8 +36,8 @@ export const Outcome = { ok: 0, gradient: 1, loss: 2 } as const;
 /** The most steps one task runs (its records' room). */
 export const MAX_TASK_STEPS = 256;
 
-/** How long a waiter spins before it sleeps, and how long a sleep lasts before it looks for an abort. */
-const SPIN_MS = 0.1;
+/** How long a waiter spins before it sleeps (every worker on a core of its own, or not), and how long a sleep lasts before it looks for an abort. */
+const SPIN_US = { ownCore: 2000, shared: 100 };
 const SLEEP_MS = 20;
 
 /** Wall time comparable between threads. */
@@ -59,6 +64,7 @@ export class StepControl {
     ints[7] = capacity;
     ints[8] = shards;
     ints[9] = capacity;
+    ints[SPIN] = SPIN_US.shared;
     return new StepControl(buffer);
   }
 
@@ -84,9 +90,11 @@ export class StepControl {
     return Atomics.load(this.ints, 7);
   }
 
-  set workers(w: number) {
+  /** Sets the workers that meet at the barrier, and how long they spin there: `cores` is the host's. */
+  setParties(w: number, cores: number): void {
     if (!(Number.isInteger(w) && w >= 1 && w <= this.capacity)) throw new RangeError(`workers must be 1..${this.capacity}, got ${w}`);
     Atomics.store(this.ints, 7, w);
+    Atomics.store(this.ints, SPIN, w <= cores ? SPIN_US.ownCore : SPIN_US.shared);
   }
 
   /** Before a task: nobody at the barrier, no steps, no stop or abort; the task's clock starts now. */
@@ -160,7 +168,7 @@ export class StepControl {
       Atomics.notify(this.ints, GEN);
       return !this.aborted;
     }
-    const spinUntil = performance.now() + SPIN_MS;
+    const spinUntil = performance.now() + Atomics.load(this.ints, SPIN) / 1000;
     while (Atomics.load(this.ints, GEN) === gen && performance.now() < spinUntil);
     while (Atomics.load(this.ints, GEN) === gen) {
       if (performance.now() > deadline) {

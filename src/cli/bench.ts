@@ -52,7 +52,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     if (cores > 1) {
       const e = await hostParallelEfficiency(cores);
       const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
-      out(`  host check: ${cores} threads at once each run at ${pct(e.arithmetic)} (arithmetic) and ${pct(e.memory)} (memory reads) of one alone`);
+      out(`  host check: ${cores} threads at once each run at ${pct(e.arithmetic)} (scalar arithmetic), ${pct(e.simd)} (SIMD kernels) and ${pct(e.memory)} (memory reads) of one alone`);
     }
   }
   const results = await bench({

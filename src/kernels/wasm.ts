@@ -84,6 +84,12 @@ export async function initWasm(): Promise<void> {
   setHeapBase(wasm.heapBase());
 }
 
+/** The compiled module (compiled on first use), for a thread that instantiates it itself (host-check.ts). */
+export async function kernelModule(): Promise<WebAssembly.Module> {
+  await initWasm();
+  return compiled!;
+}
+
 /**
  * The kernels instantiated on another memory (synchronously: the module is compiled already), for
  * kernels that work on data living there (store-kernels.ts); null before initWasm(). The module's
