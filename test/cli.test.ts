@@ -191,7 +191,7 @@ describe('lenet5 bench', () => {
     const r = lenet5('bench', '--models', 'lenet5-softmax', '--workers', '1,2', '--runs', '1', '--steps', '2', '--warmup', '2');
     expect(r.status, r.stderr).toBe(0);
     const cores = availableParallelism();
-    const hostCheck = new RegExp(`host check: ${cores} threads at once each run at \\d+% \\(arithmetic\\) and \\d+% \\(memory reads\\) of one alone`);
+    const hostCheck = new RegExp(`host check: ${cores} threads at once each run at \\d+% \\(scalar arithmetic\\), \\d+% \\(SIMD kernels\\) and \\d+% \\(memory reads\\) of one alone`);
     if (cores > 1) expect(r.stdout).toMatch(hostCheck);
     else expect(r.stdout).not.toMatch(/host check/);
     expect(r.stdout).toMatch(/^lenet5 bench: batch 64, fast kernels, 1 runs x 2 steps after 2 warm-up steps;/);
