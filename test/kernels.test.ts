@@ -212,6 +212,51 @@ describe.each([32, 7])('batch %i', (n) => {
   ])('transpose of %j by %j', (shape, perm) => compare(([a]) => tf.transpose(a, perm), [shape], true));
 });
 
+test('tanh: within 7 ulp of the correctly rounded tanh on every 61st float32 up to 9, odd, |y| <= 1, 1 from 9 on, -0 and NaN kept', async () => {
+  await useKernels('fast');
+  const bits = new Int32Array(1);
+  const asFloat = new Float32Array(bits.buffer);
+  asFloat[0] = 9;
+  const end = bits[0];
+  const N = 1 << 18;
+  // The ulp of a correctly rounded value r: the float spacing below |r| (at a power of two, the
+  // finer one), so that an error of one step in the worse direction counts as 1.
+  const ulp = (r: number) => {
+    const e = Math.floor(Math.log2(Math.abs(r)));
+    return 2 ** (Math.abs(r) === 2 ** e ? e - 24 : e - 23);
+  };
+  let worst = 0;
+  let checked = 0;
+  scoped(() => {
+    const arena = new Arena();
+    const xp = arena.alloc(2 * N);
+    const yp = arena.alloc(2 * N);
+    const x = arena.f32(xp, 2 * N);
+    const xi = new Int32Array(x.buffer, x.byteOffset, 2 * N);
+    const y = arena.f32(yp, 2 * N);
+    for (let from = 1; from < end; from += 61 * N) {
+      let n = 0;
+      for (let b = from; b < end && n < N; b += 61) xi[n++] = b;
+      for (let i = 0; i < n; i++) x[n + i] = -x[i];
+      kernels().tanh(xp, yp, 2 * n);
+      for (let i = 0; i < n; i++) {
+        const r = Math.fround(Math.tanh(x[i]));
+        const d = Math.abs(y[i] - r) / ulp(r);
+        if (!(d <= worst)) worst = d; // NaN would stick
+        if (y[n + i] !== -y[i] || !(y[i] <= 1)) throw new Error(`tanh(${x[i]}) = ${y[i]}, tanh(-x) = ${y[n + i]}`);
+      }
+      checked += n;
+    }
+    const special = [0, -0, NaN, Infinity, -Infinity, 9, 9.5, 1e30, -1e-30, 1e-40];
+    x.set(special);
+    kernels().tanh(xp, yp, special.length);
+    expect(Array.from(y.subarray(0, special.length))).toEqual([0, -0, NaN, 1, -1, 1, 1, 1, Math.fround(-1e-30), Math.fround(1e-40)]);
+  });
+  expect(checked).toBeGreaterThan(17_000_000);
+  expect(worst).toBeGreaterThan(0);
+  expect(worst).toBeLessThanOrEqual(6);
+});
+
 test('other convolution settings fall back to the stock kernels and still agree', async () => {
   await compare(([a, w]) => tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2), [[3, 9, 9, 2], [3, 3, 2, 5]]); // dilated
   await compare(([a]) => tf.avgPool(a as tf.Tensor4D, 3, 1, 'same'), [[2, 6, 6, 3]]);
