@@ -23,6 +23,8 @@ export interface BenchOptions {
   /** Untimed steps per configuration first. Default: 1,500 (DEFAULT_WARMUP), 10 for the stock kernels. */
   warmup?: number;
   kernels?: KernelSet;
+  /** Train on distorted images as the model's defaults do (true), or on the images as they are (false: the same work as a plain training loop). Default true. */
+  augment?: boolean;
   data?: Mnist;
   /** Called after each configuration. */
   onResult?: (r: BenchResult) => void;
@@ -33,6 +35,7 @@ export interface BenchResult {
   readonly workers: number;
   readonly batch: number;
   readonly kernels: KernelSet;
+  readonly augment: boolean;
   /** Median samples/s over the runs, and the slowest and fastest run. */
   readonly samplesPerSec: number;
   readonly min: number;
@@ -93,6 +96,8 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
     if (!isCount(v, min)) throw new TypeError(`options.${name} must be an integer >= ${min}, got ${String(v)}`);
   }
   if (!KERNEL_SETS.includes(kernels)) throw new TypeError(`options.kernels must be one of ${KERNEL_SETS.join(', ')}`);
+  const augment = o.augment ?? true;
+  if (typeof augment !== 'boolean') throw new TypeError(`options.augment must be true or false, got ${String(augment)}`);
   for (const m of models) await loadModel(m, 'options.models'); // a bad name or module fails here, before any thread starts
   const data = o.data ?? loadMnist();
   const results: BenchResult[] = [];
@@ -105,7 +110,7 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
     // speed-up figures honest. Idle trainers' threads sleep (no CPU; their memory stays).
     const trainers: Trainer[] = [];
     try {
-      for (const workers of workerCounts) trainers.push(await createTrainer({ model, workers, batchSize, kernels, data, limit, epochs: 1 }));
+      for (const workers of workerCounts) trainers.push(await createTrainer({ model, workers, batchSize, kernels, augment, data, limit, epochs: 1 }));
       // Steps as train() runs them: several to a task, the workers going from one to the next.
       const stepsOn = async (trainer: Trainer, n: number, each: (ev: StepEvent) => void = () => {}) => {
         for (let done = 0; done < n; ) {
@@ -132,7 +137,7 @@ export async function bench(o: BenchOptions = {}): Promise<BenchResult[]> {
       workerCounts.forEach((workers, i) => {
         const mean = (total: number) => total / (runs * steps);
         const result = {
-          model, workers, batch: batchSize, kernels, samplesPerSec: median(rates[i]), min: Math.min(...rates[i]), max: Math.max(...rates[i]), runs, warmup,
+          model, workers, batch: batchSize, kernels, augment, samplesPerSec: median(rates[i]), min: Math.min(...rates[i]), max: Math.max(...rates[i]), runs, warmup,
           stepMs: mean(sums[i].stepMs), taskMs: mean(sums[i].taskMs), updateMs: mean(sums[i].updateMs),
         };
         results.push(result);

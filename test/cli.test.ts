@@ -159,9 +159,9 @@ describe('lenet5 bench', () => {
     const r = lenet5('bench', '--models', 'lenet5-softmax', '--workers', '1,2', '--runs', '3', '--steps', '2', '--warmup', '3', '--json');
     expect(r.status, r.stderr).toBe(0);
     const lines = jsonLines(r.stdout);
-    expect(lines.map((l) => [l.model, l.workers, l.batch, l.runs, l.warmup, l.kernels])).toEqual([
-      ['lenet5-softmax', 1, 64, 3, 3, 'fast'],
-      ['lenet5-softmax', 2, 64, 3, 3, 'fast'],
+    expect(lines.map((l) => [l.model, l.workers, l.batch, l.runs, l.warmup, l.kernels, l.augment])).toEqual([
+      ['lenet5-softmax', 1, 64, 3, 3, 'fast', true],
+      ['lenet5-softmax', 2, 64, 3, 3, 'fast', true],
     ]);
     for (const l of lines) {
       expect(l.samplesPerSec).toBeGreaterThan(0);
@@ -187,6 +187,15 @@ describe('lenet5 bench', () => {
     expect(profile.twoWorkerBound).toBeCloseTo(profile.bySize[3].ms / profile.bySize[2].ms, 6);
   }, 120_000);
 
+  test('--no-augment times training on undistorted images, and says so', () => {
+    const r = lenet5('bench', '--model', 'lenet5', '--workers', '1', '--runs', '1', '--steps', '2', '--warmup', '2', '--no-augment', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(jsonLines(r.stdout).map((l) => [l.model, l.workers, l.augment])).toEqual([['lenet5', 1, false]]);
+    const human = lenet5('bench', '--model', 'lenet5', '--workers', '1', '--runs', '1', '--steps', '2', '--warmup', '2', '--no-augment');
+    expect(human.status, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^lenet5 bench: batch 64, fast kernels, undistorted images, 1 runs x 2 steps/);
+  }, 120_000);
+
   test('the human-readable form reports the host check and the speed-up', () => {
     const r = lenet5('bench', '--models', 'lenet5-softmax', '--workers', '1,2', '--runs', '1', '--steps', '2', '--warmup', '2');
     expect(r.status, r.stderr).toBe(0);
@@ -194,7 +203,7 @@ describe('lenet5 bench', () => {
     const hostCheck = new RegExp(`host check: ${cores} threads at once each run at \\d+% \\(scalar arithmetic\\), \\d+% \\(SIMD kernels\\) and \\d+% \\(memory reads\\) of one alone`);
     if (cores > 1) expect(r.stdout).toMatch(hostCheck);
     else expect(r.stdout).not.toMatch(/host check/);
-    expect(r.stdout).toMatch(/^lenet5 bench: batch 64, fast kernels, 1 runs x 2 steps after 2 warm-up steps;/);
+    expect(r.stdout).toMatch(/^lenet5 bench: batch 64, fast kernels, distorted images, 1 runs x 2 steps after 2 warm-up steps;/);
     expect(r.stdout).toMatch(/lenet5-softmax: 2 workers are \d+\.\d\dx one worker/);
     expect(r.stdout).toMatch(/ 2 workers: +[\d,]+ samples\/s \[[\d,]+, [\d,]+\]; a step [\d.]+ ms = micro-batches [\d.]+ \+ update [\d.]+ \+ waiting -?[\d.]+/);
   }, 120_000);

@@ -66,6 +66,7 @@ describe('bench options', () => {
     [{ models: ['lenet6'] }, /^options\.models "lenet6" is not a built-in model \(lenet5, lenet5-softmax\); for a model file give its path, e\.g\. \.\/lenet6\.js$/],
     [{ models: [] }, /^options\.models must be a non-empty list of built-in model names or model module paths$/],
     [{ kernels: 'gpu' }, /^options\.kernels must be one of fast, stock$/],
+    [{ augment: 'no' }, /^options\.augment must be true or false, got no$/],
   ])('bench(%j) is refused before any work', async (o, message) => {
     await expect(bench(o as BenchOptions)).rejects.toThrow(message);
   });

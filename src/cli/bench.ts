@@ -16,6 +16,7 @@ export interface BenchFlags {
   steps: number;
   warmup?: number;
   kernels: KernelSet;
+  augment: boolean;
   profile: boolean;
   json: boolean;
 }
@@ -47,7 +48,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     return 0;
   }
   if (!flags.json) {
-    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.runs} runs x ${flags.steps} steps after ${warmup} warm-up steps; samples/s median [min, max]`);
+    out(`lenet5 bench: batch ${flags.batch}, ${flags.kernels} kernels, ${flags.augment ? 'distorted' : 'undistorted'} images, ${flags.runs} runs x ${flags.steps} steps after ${warmup} warm-up steps; samples/s median [min, max]`);
     const cores = availableParallelism();
     if (cores > 1) {
       const e = await hostParallelEfficiency(cores);
@@ -63,12 +64,13 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
     steps: flags.steps,
     warmup,
     kernels: flags.kernels,
+    augment: flags.augment,
     data,
     onResult: (r: BenchResult) => {
       const ms = (x: number) => Math.round(x * 100) / 100;
       if (flags.json) {
         out(JSON.stringify({
-          model: r.model, workers: r.workers, batch: r.batch, samplesPerSec: Math.round(r.samplesPerSec), min: Math.round(r.min), max: Math.round(r.max), runs: r.runs, warmup: r.warmup, kernels: r.kernels,
+          model: r.model, workers: r.workers, batch: r.batch, augment: r.augment, samplesPerSec: Math.round(r.samplesPerSec), min: Math.round(r.min), max: Math.round(r.max), runs: r.runs, warmup: r.warmup, kernels: r.kernels,
           stepMs: ms(r.stepMs), taskMs: ms(r.taskMs), updateMs: ms(r.updateMs),
         }));
         return;

@@ -156,11 +156,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--steps <n>', 'steps per timed run', int(1, 100000), DEFAULT_STEPS)
     .option('--warmup <n>', `untimed steps per configuration first, while V8's compiler settles (default: ${DEFAULT_WARMUP}; ${STOCK_WARMUP} with --kernels stock)`, int(0, 100000))
     .addOption(new Option('--kernels <set>', 'fast or stock').choices(KERNEL_SETS).default('fast'))
+    .option('--no-augment', 'train on the images as they are, without the model\'s distortion, as a plain training loop does (timed runs; --profile distorts)')
     .option('--profile', 'instead, in this thread: time forward+backward steps per tfjs kernel (after --warmup untimed steps), and (fast kernels) one gradient task by micro-batch size (--warmup untimed tasks, then --steps rounds)')
-    .option('--json', 'one JSON object per line: {model, workers, batch, samplesPerSec, min, max, runs, warmup, kernels, stepMs, taskMs, updateMs}; with --profile, {type: "profile", ..., byKernel, bySize, fixedMs, twoWorkerBound}')
+    .option('--json', 'one JSON object per line: {model, workers, batch, augment, samplesPerSec, min, max, runs, warmup, kernels, stepMs, taskMs, updateMs}; with --profile, {type: "profile", ..., byKernel, bySize, fixedMs, twoWorkerBound}')
     .action(async (f) => {
       code = await benchCommand({
-        models: f.model ? [f.model] : f.models, workers: f.workers, batch: f.batch, runs: f.runs, steps: f.steps, warmup: f.warmup, kernels: f.kernels, profile: Boolean(f.profile), json: Boolean(f.json),
+        models: f.model ? [f.model] : f.models, workers: f.workers, batch: f.batch, runs: f.runs, steps: f.steps, warmup: f.warmup, kernels: f.kernels, augment: f.augment !== false, profile: Boolean(f.profile), json: Boolean(f.json),
       });
     });
 
