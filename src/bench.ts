@@ -54,11 +54,9 @@ export interface BenchResult {
 
 /**
  * Untimed steps before timing each configuration. Steady state takes long to reach: V8 keeps
- * compiling (and recompiling) tfjs's code in background threads for the first ~1,000-2,000 steps
- * (measured with --trace-opt: 379 compilations in steps 0-400, 111 in 400-800, 40 in 1,200-1,600,
- * ~20 per 400 steps after 2,000), and those threads take CPU from the workers, more so when every
- * core runs one. lenet5 on 2 workers, back-to-back runs: 5,974 samples/s after 10 warm-up steps,
- * 6,982 after 600, 7,867 after 1,500 (1 worker: 4,876, 4,962, 5,091).
+ * compiling (and recompiling) tfjs's code in background threads for the first ~1,000-2,000 steps,
+ * and those threads take CPU from the workers, more so when every core runs one (the
+ * measurements: docs/benchmarks.md, 2026-11-28).
  */
 export const DEFAULT_WARMUP = 1500;
 
