@@ -22,7 +22,7 @@ import { pairF32, storePairTo, storeSums } from './lanes.as';
 // V8 rebuilds a SIMD constant at every use inside a loop (several instructions each): the
 // kernels below load the constants once, before their loops, and pass them in.
 
-// 9, 1, then P's coefficients of a^2, a^4, a^6, a^8, then Q's.
+// 9, 1, then P's coefficients of a^2, a^4, a^6, a^8, then Q's, then 1/2 (the sigmoid's).
 const TANH_F = memory.data<f32>([9, 1, 0.13385971, 0.0035013279, 2.06977609e-05, 1.34658e-08,
   0.467192927, 0.0258991683, 0.000329477821, 7.8245754e-07, 0.5]);
 const SIGN = memory.data<i32>([0x80000000]);
