@@ -35,15 +35,17 @@ export function resampleRows(src: usize, w: i32, h: i32, out: usize, ow: i32, oh
       const inside = v128.and(f64x2.ge(sx, minus1), f64x2.lt(sx, width));
       // Outside lanes read neighbours of column -1 (any valid address) and are masked to 0 after.
       const safe = v128.bitselect(sx, minus1, inside);
-      const x0a = <i32>(f64x2.extract_lane(safe, 0) + 1) - 1;
-      const x0b = <i32>(f64x2.extract_lane(safe, 1) + 1) - 1;
-      const fx = f64x2.sub(safe, f64x2(<f64>x0a, <f64>x0b));
+      const x0 = f64x2.sub(f64x2.trunc(f64x2.add(safe, one)), one); // floor, as safe >= -1
+      const fx = f64x2.sub(safe, x0);
       const gx = f64x2.sub(one, fx);
-      const ia = <usize>x0a << 3, ib = <usize>x0b << 3;
-      const p00 = f64x2.replace_lane(f64x2.splat(load<f64>(upper + ia)), 1, load<f64>(upper + ib));
-      const p01 = f64x2.replace_lane(f64x2.splat(load<f64>(upper + ia + 8)), 1, load<f64>(upper + ib + 8));
-      const p10 = f64x2.replace_lane(f64x2.splat(load<f64>(lower + ia)), 1, load<f64>(lower + ib));
-      const p11 = f64x2.replace_lane(f64x2.splat(load<f64>(lower + ia + 8)), 1, load<f64>(lower + ib + 8));
+      const ix = i32x4.trunc_sat_f64x2_s_zero(x0);
+      const ia = <usize>i32x4.extract_lane(ix, 0) << 3, ib = <usize>i32x4.extract_lane(ix, 1) << 3;
+      // Each pixel's two neighbours in a row are adjacent: one load per pixel and row, then the
+      // left neighbours of both pixels in one vector, the right ones in another.
+      const ua = v128.load(upper + ia), ub = v128.load(upper + ib);
+      const la = v128.load(lower + ia), lb = v128.load(lower + ib);
+      const p00 = v128.shuffle<i64>(ua, ub, 0, 2), p01 = v128.shuffle<i64>(ua, ub, 1, 3);
+      const p10 = v128.shuffle<i64>(la, lb, 0, 2), p11 = v128.shuffle<i64>(la, lb, 1, 3);
       const top = f64x2.add(f64x2.mul(gx, p00), f64x2.mul(fx, p01));
       const bottom = f64x2.add(f64x2.mul(gx, p10), f64x2.mul(fx, p11));
       const p = v128.and(f64x2.add(f64x2.mul(gy, top), f64x2.mul(fy, bottom)), inside);

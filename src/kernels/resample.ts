@@ -29,7 +29,7 @@ let bordered = ''; // the image size whose zero border the block holds
  * Resamples the w x h image `src` (values, row-major) into dst [oh, ow] in WebAssembly; returns
  * false, doing nothing, where the kernels are not loaded in this thread (the caller's JS loop runs).
  */
-export function resampleRows(src: ArrayLike<number>, w: number, h: number, dst: Float32Array, ow: number, oh: number, u0: number, cx: number, cy: number, m: Readonly<RowMap>, px: Readonly<PixelScale>): boolean {
+export function resampleRows(src: Uint8Array | Float32Array, w: number, h: number, dst: Float32Array, ow: number, oh: number, u0: number, cx: number, cy: number, m: Readonly<RowMap>, px: Readonly<PixelScale>): boolean {
   if (!wasmReady()) return false;
   const pw = w + 2;
   const padBytes = 8 * pw * (h + 2);
@@ -45,11 +45,7 @@ export function resampleRows(src: ArrayLike<number>, w: number, h: number, dst: 
     pad.fill(0); // the border stays 0 while the size does: only the interior is written below
     bordered = `${w}x${h}`;
   }
-  for (let y = 0; y < h; y++) {
-    const from = y * w;
-    const to = (y + 1) * pw + 1;
-    for (let x = 0; x < w; x++) pad[to + x] = src[from + x];
-  }
+  for (let y = 0; y < h; y++) pad.set(src.subarray(y * w, (y + 1) * w), (y + 1) * pw + 1); // values converted exactly
   const out = block + padBytes;
   kernels().resampleRows(block, w, h, out, ow, oh, u0, cx, cy, m.a, m.b, m.d, m.tx, m.ty, px.offset, px.scale, px.divisor);
   dst.set(f32(out, ow * oh));
