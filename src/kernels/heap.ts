@@ -103,6 +103,10 @@ export function f64(ptr: number, count: number): Float64Array {
   return new Float64Array(buffer!, ptr, count);
 }
 
+export function u8(ptr: number, count: number): Uint8Array {
+  return new Uint8Array(buffer!, ptr, count);
+}
+
 /** True for any view of the wasm memory (ours, or a subarray of ours). */
 export const inHeap = (values: unknown): boolean => ArrayBuffer.isView(values) && buffers.has(values.buffer);
 

@@ -8,6 +8,26 @@
 // a position inside the image (floor in -1..w-1, -1..h-1) reads the four neighbours (the border
 // reads as 0), anything else is 0; the value written is offset + (scale p) / divisor, as float32.
 
+/**
+ * src [h + 2, w + 2] (float64) = the w x h image at img (bytes when `bytes`, else float32) with a
+ * one-pixel border of zeros: resampleRows' source. Every value widens exactly.
+ */
+export function borderImage(img: usize, bytes: bool, w: i32, h: i32, src: usize): void {
+  const pw = w + 2;
+  memory.fill(src, 0, <usize>pw << 3); // the top border row
+  let row = src + (<usize>pw << 3);
+  for (let y = 0; y < h; y++) {
+    store<f64>(row, 0);
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      store<f64>(row + (<usize>(x + 1) << 3), bytes ? <f64>load<u8>(img + <usize>i) : <f64>load<f32>(img + (<usize>i << 2)));
+    }
+    store<f64>(row + (<usize>(w + 1) << 3), 0);
+    row += <usize>pw << 3;
+  }
+  memory.fill(row, 0, <usize>pw << 3); // the bottom one
+}
+
 export function resampleRows(src: usize, w: i32, h: i32, out: usize, ow: i32, oh: i32, u0: f64, cx: f64, cy: f64,
   a: f64, b: f64, d: f64, tx: f64, ty: f64, offset: f64, scale: f64, divisor: f64): void {
   const pw = w + 2;

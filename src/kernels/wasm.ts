@@ -45,6 +45,7 @@ export interface KernelExports {
   avgPool2Grad(dy: number, n: number, h: number, w: number, c: number, dx: number): void;
   /** slots: S byte pointers (i32), c: S doubles. */
   averageSlots(slots: number, S: number, c: number, n: number, g: number): number;
+  borderImage(img: number, bytes: number, w: number, h: number, src: number): void;
   resampleRows(src: number, w: number, h: number, out: number, ow: number, oh: number, u0: number, cx: number, cy: number,
     a: number, b: number, d: number, tx: number, ty: number, offset: number, scale: number, divisor: number): void;
   sgdStep(g: number, v: number, w: number, vOut: number, wOut: number, n: number, lr: number, mu: number, wd: number): void;
