@@ -20,11 +20,11 @@ import { readInto } from './kernels/backend.js';
 const EVAL_CHUNK = 500;
 
 /**
- * Tensors over the store's weights at `version`. Zero-copy on purpose: tfjs-backend-cpu keeps a
- * reference to the Float32Array it is given, so these read the shared weights in place. That is
- * safe because nothing writes that copy while a task reads it (a step's update writes the other
- * copy; tasks check the store version before and after), and these tensors live only inside one
- * tidy().
+ * Tensors over the store's weights at `version`. tfjs-backend-cpu keeps a reference to the
+ * Float32Array it is given, so these read the shared weights in place (the fast backend copies
+ * them into its wasm memory once instead, for its kernels). That is safe because nothing writes
+ * that copy while a task reads it (a step's update writes the other copy; tasks check the store
+ * version before and after), and these tensors live only inside one tidy().
  */
 function paramTensors(store: ParamStore, version = store.version): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};

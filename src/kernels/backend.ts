@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { FAST_KERNELS, initFastKernels } from './index.js';
 import { TANH_GRAD } from './elementwise.js';
-import { adopt, released } from './buffers.js';
+import { adopt, adoptCopy, blockPointer, released } from './buffers.js';
 import { inHeap } from './heap.js';
 import { scoped } from './wasm.js';
 import { counts, recordFallback } from './fallbacks.js';
@@ -15,13 +15,21 @@ import type { KernelArgs } from './util.js';
 
 export const FAST_BACKEND = 'lenet5-fast';
 
+/** Floats from which write() moves a new tensor's values into the wasm memory (below, a block costs more than the copies it saves). */
+const RESIDENT_MIN = 256;
+
 /**
  * MathBackendCPU, plus the bookkeeping of outputs that live in the wasm memory (buffers.ts): no
  * view of it is stored but ours, none leaves but as a copy, and a block is freed with its last tensor.
  */
 class FastBackend extends MathBackendCPU {
+  /**
+   * A tensor made from JS values (tf.tensor: a batch, the weights) of a size worth it gets them
+   * copied into the wasm memory here, once, rather than by every kernel that reads them.
+   */
   override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
-    return super.write(adopt(values), shape, dtype);
+    const copy = values instanceof Float32Array && values.length >= RESIDENT_MIN && blockPointer(values) === undefined && !inHeap(values);
+    return super.write(copy ? adoptCopy(values) : adopt(values), shape, dtype);
   }
 
   override move(dataId: tf.DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {

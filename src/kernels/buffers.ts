@@ -40,6 +40,19 @@ export function adopt<T>(values: T): T {
   return inHeap(values) ? ((values as Float32Array).slice() as T) : values;
 }
 
+/**
+ * A copy of `values` (not a view of the wasm memory) in a block of its own, held by the tensor
+ * about to be made of it: the kernels then read it in place instead of copying it in at each use.
+ */
+export function adoptCopy(values: Float32Array): Float32Array {
+  const ptr = allocBlock(values.length);
+  const view = f32(ptr, values.length);
+  view.set(values);
+  blockOf.set(view, ptr);
+  holders.set(ptr, 1);
+  return view;
+}
+
 /** A tensor holding `values` was deleted: free its block when none is left. */
 export function released(values: unknown): void {
   const ptr = blockOf.get(values as Float32Array);
